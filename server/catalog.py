@@ -1,0 +1,49 @@
+"""The gateway's view of the business tools: from a tool's metadata to the facts the policy sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.policy.types import CallFacts, Exposure, Justification
+from tools.contract import ToolSpec
+
+
+def exposure_of(spec: ToolSpec | None, args: dict[str, Any]) -> Exposure | None:
+    """The money at stake, read from the arguments the tool declares; None when absent or not a number."""
+    if spec is None or spec.exposure is None:
+        return None
+    amount = args.get(spec.exposure.amount)
+    currency = args.get(spec.exposure.currency)
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or not isinstance(currency, str):
+        return None
+    return Exposure(amount=float(amount), currency=currency.upper())
+
+
+def subject_of(spec: ToolSpec | None, args: dict[str, Any]) -> str | None:
+    """The customer or vendor the call touches, as the tool declares it."""
+    if spec is None or spec.subject is None:
+        return None
+    value = args.get(spec.subject.arg)
+    return str(value) if value is not None else None
+
+
+def build_facts(
+    spec: ToolSpec | None,
+    tool: str,
+    args: dict[str, Any],
+    *,
+    agent: str = "anonymous",
+    server: str = "countersign",
+    justification: Justification | None = None,
+) -> CallFacts:
+    """Everything classify() needs, built once per call. ``spec`` is None for a tool we do not know."""
+    return CallFacts(
+        tool=tool,
+        args=args,
+        agent=agent,
+        server=server,
+        justification=justification or Justification(),
+        exposure=exposure_of(spec, args),
+        customer=subject_of(spec, args),
+        category=spec.category if spec is not None else None,
+    )

@@ -1,0 +1,25 @@
+"""The ``countersign`` command: the composition root that wires settings, store, policy, tools and web.
+
+Each command family lives in its own module; this one only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from server.cli import audit, people, policy, serve, tool
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Countersign: a person countersigns risky agent actions."
+)
+app.add_typer(policy.app, name="policy", help="Check, test and replay action policies.")
+app.add_typer(tool.app, name="tool", help="Tool risk levels and actions.")
+app.add_typer(audit.app, name="audit", help="Verify and export the audit trail.")
+app.add_typer(people.user_app, name="user", help="People who review and administer.")
+app.add_typer(people.agent_app, name="agent", help="Agents and their bearer tokens.")
+app.add_typer(people.token_app, name="token", help="API tokens for people.")
+serve.register(app)
+
+
+def main() -> None:
+    app()

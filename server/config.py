@@ -1,0 +1,52 @@
+"""Settings, read from the environment with the ``COUNTERSIGN_`` prefix.
+
+No module-level instance: the CLI builds one, tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that must never protect a real deployment.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development-only-secret"})
+DEVELOPMENT_SECRET = "development-only-secret"  # noqa: S105 - refused outside development, see below
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Each field maps to ``COUNTERSIGN_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="COUNTERSIGN_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///./countersign.db"
+    policies: Path = Field(default=Path("policies"), description="Directory of policy YAML files.")
+    secret_key: str = DEVELOPMENT_SECRET
+    base_url: str = "http://127.0.0.1:8765"
+    # Extra host names the HTTP surface answers to (besides the base URL's host), for DNS-rebinding protection.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    inline_wait_seconds: float = Field(default=40.0, ge=0, le=55)
+    progress_interval_seconds: float = Field(default=5.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    expiry_sweep_seconds: float = Field(default=5.0, gt=0)
+    admin_password: str | None = None
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Self:
+        if self.environment != "development" and self.secret_key in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "COUNTERSIGN_SECRET_KEY is a placeholder; set a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if self.environment != "development" and len(self.secret_key) < 32:
+            raise ValueError("COUNTERSIGN_SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,259 @@
+"""The gateway: the one object the MCP surface, the JSON API, the web pages and the CLI talk to.
+
+It composes the policy (classify), the store (records, decisions, audit) and the executor, and
+owns the path of a call::
+
+    submit --classify--> allow -> record, run at once, store the outcome
+                     --> block -> record, refuse
+                     --> hold  -> record (committed before anyone hears "pending"), wait for people
+    approve/reject --> decision (compare-and-set) --> on quorum: execute once --> stored result
+
+Methods here are synchronous and do blocking I/O; async callers run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+
+from server.catalog import build_facts
+from server.lifecycle import decisions, records
+from server.lifecycle.actors import Person
+from server.lifecycle.decisions import DecisionOutcome
+from server.lifecycle.errors import InvalidDecision
+from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused, ToolRunner
+from server.lifecycle.records import NewCall
+from server.lifecycle.states import CallStatus
+from server.lifecycle.waiting import ChangeBus, wait_for_outcome
+from server.overrides import Overrides
+from server.policy import PolicyHolder, classify
+from server.policy.types import Action, Justification, Risk, Verdict
+from server.store import audit
+from server.store.db import Store
+from server.store.models import ToolCall
+from tools.contract import ToolInputError, ToolRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to a submitted call. ``call`` is the stored row (status says which path it took)."""
+
+    call: ToolCall
+    verdict: Verdict
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        policies: PolicyHolder,
+        registry: ToolRegistry,
+        runner: ToolRunner,
+        bus: ChangeBus | None = None,
+        server_name: str = "countersign",
+    ) -> None:
+        self.store = store
+        self.policies = policies
+        self.registry = registry
+        self.bus = bus or ChangeBus()
+        self.server_name = server_name
+        self.overrides = Overrides(store, registry)
+        self.executor = Executor(store, runner, self._is_idempotent)
+
+    def _is_idempotent(self, tool: str) -> bool:
+        spec = self.registry.get(tool)
+        return spec is not None and spec.idempotent
+
+    # --- the policy ------------------------------------------------------------------------------
+
+    def classify(
+        self, tool: str, arguments: dict[str, Any], *, agent: str, justification: Justification | None = None
+    ) -> Verdict:
+        """The verdict the next call would get, with the admins' overrides as of now (read every call)."""
+        spec = self.registry.get(tool)
+        facts = build_facts(spec, tool, arguments, agent=agent, server=self.server_name, justification=justification)
+        return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
+
+    # --- the agent's side ------------------------------------------------------------------------
+
+    def submit(self, new: NewCall) -> Submission:
+        """Classify and record a call; run it now if allowed. Raises StoreUnavailable (fail closed)."""
+        spec = self.registry.get(new.tool)
+        if spec is not None and not new.summary:
+            new = NewCall(**{**new.__dict__, "summary": spec.summarize(new.arguments)})
+        verdict = self.classify(new.tool, new.arguments, agent=new.agent, justification=new.justification)
+        if verdict.action == Action.BLOCK:
+            call = records.insert(
+                self.store, new, verdict, CallStatus.BLOCKED, event_type="blocked", error=verdict.reason
+            )
+        elif verdict.action == Action.HOLD:
+            call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held")
+        else:
+            call = records.insert(self.store, new, verdict, CallStatus.ALLOWED, event_type="allowed")
+            call = self._run_allowed(call)
+        self.bus.publish(call.id, call.status)
+        return Submission(call, verdict)
+
+    def record_invalid(self, new: NewCall, error: str) -> ToolCall:
+        """Arguments that do not fit the tool's schema are refused and recorded, never run."""
+        verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category="invalid-arguments", reasons=(error,))
+        return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="invalid_arguments", error=error)
+
+    def _run_allowed(self, call: ToolCall) -> ToolCall:
+        arguments = json.loads(call.arguments)
+        key = call.idempotency_key if self._is_idempotent(call.tool) else None
+        try:
+            outcome = self.executor.run_tool(call.tool, arguments, key)
+        except Exception as exc:  # any tool crash becomes a recorded, readable tool error
+            logger.exception("allowed call %s of %s failed", call.id, call.tool)
+            outcome = ToolOutcome({"error": _error_text(exc)}, is_error=True)
+        with self.store.write() as session:
+            row = session.get(ToolCall, call.id)
+            assert row is not None
+            row.result = outcome.result
+            row.is_error = outcome.is_error
+            row.error = outcome.result.get("error") if outcome.is_error and isinstance(outcome.result, dict) else None
+            row.finished_at = self.store.now()
+            session.add(row)
+        call.result, call.is_error, call.error, call.finished_at = row.result, row.is_error, row.error, row.finished_at
+        return call
+
+    def get_call(self, call_id: str) -> ToolCall | None:
+        """The call as it stands; a held call past its expiry is expired first (checked on read)."""
+        call = self._load(call_id)
+        if (
+            call is not None
+            and call.status == CallStatus.HELD
+            and call.expires_at
+            and call.expires_at <= self.store.now()
+        ):
+            decisions.expire_if_due(self.store, call_id)
+            self.bus.publish(call_id, CallStatus.EXPIRED)
+            call = self._load(call_id)
+        return call
+
+    def _load(self, call_id: str) -> ToolCall | None:
+        with self.store.read() as session:
+            return session.get(ToolCall, call_id)
+
+    async def wait(
+        self,
+        call_id: str,
+        *,
+        timeout: float,
+        on_tick: Callable[[float], Awaitable[None]] | None = None,
+        tick_every: float = 5.0,
+    ) -> ToolCall | None:
+        """Wait (across processes) until the call has an outcome for the agent, or the timeout passes."""
+        return await wait_for_outcome(
+            self.store, self.bus, call_id, timeout=timeout, on_tick=on_tick, tick_every=tick_every, load=self.get_call
+        )
+
+    def list_calls(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        tool: str | None = None,
+        limit: int = 200,
+    ) -> list[ToolCall]:
+        query = select(ToolCall)
+        if statuses:
+            query = query.where(col(ToolCall.status).in_(list(statuses)))
+        if queue:
+            query = query.where(ToolCall.queue == queue)
+        if agent:
+            query = query.where(ToolCall.agent == agent)
+        if tool:
+            query = query.where(ToolCall.tool == tool)
+        query = query.order_by(col(ToolCall.created_at).desc()).limit(limit)
+        with self.store.read() as session:
+            return list(session.exec(query).all())
+
+    # --- the people's side -----------------------------------------------------------------------
+
+    def approve(
+        self,
+        call_id: str,
+        person: Person,
+        *,
+        reason: str | None = None,
+        override_reason: str | None = None,
+        arguments: dict[str, Any] | None = None,
+    ) -> DecisionOutcome:
+        """Record an approval; on quorum, run the call once now and return its final state."""
+        outcome = decisions.approve(
+            self.store,
+            call_id,
+            person,
+            reason=reason,
+            override_reason=override_reason,
+            edited_arguments=arguments,
+            reclassify=self._reclassify,
+        )
+        self.bus.publish(call_id, outcome.call.status)
+        if outcome.approved:
+            executed = self.executor.execute(call_id)
+            if executed is not None:
+                self.bus.publish(call_id, executed.status)
+                return DecisionOutcome(executed, True, outcome.approvals, outcome.required, outcome.diff)
+        return outcome
+
+    def _reclassify(self, call: ToolCall, arguments: dict[str, Any]) -> Verdict:
+        spec = self.registry.get(call.tool)
+        if spec is None:
+            raise InvalidDecision(f"unknown tool {call.tool}")
+        try:
+            parsed = spec.parse(arguments)
+        except ToolInputError as exc:
+            raise InvalidDecision(f"the edited arguments are not valid: {exc.message}") from exc
+        justification = Justification.model_validate(call.justification or {})
+        return self.classify(call.tool, parsed, agent=call.agent, justification=justification)
+
+    def reject(self, call_id: str, person: Person, *, reason: str) -> ToolCall:
+        call = decisions.reject(self.store, call_id, person, reason=reason)
+        self.bus.publish(call_id, call.status)
+        return call
+
+    # --- upkeep ------------------------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Expire overdue calls, recover dead executions, run approvals nobody picked up."""
+        for call_id in decisions.expire_due(self.store):
+            self.bus.publish(call_id, CallStatus.EXPIRED)
+        for call in self.executor.recover():
+            self.bus.publish(call.id, call.status)
+        for call_id in self.executor.pending_approved():
+            executed = self.executor.execute(call_id)
+            if executed is not None:
+                self.bus.publish(call_id, executed.status)
+
+    def audit_note(self, *, event_type: str, actor: str, actor_kind: str, reason: str, data: dict[str, Any]) -> None:
+        """An audited event that is not a call transition (admin changes, sign-ins...)."""
+        with self.store.write() as session:
+            audit.append(
+                session,
+                at=self.store.now(),
+                event_type=event_type,
+                actor=actor,
+                actor_kind=actor_kind,
+                reason=reason,
+                data=data,
+            )
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, ToolInputError):
+        return exc.message
+    if isinstance(exc, ToolRefused):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,356 @@
+"""Deciding held calls: approve (with quorum and edits), reject, cancel, expire.
+
+Every decision runs in one write transaction that locks the call row, checks its status, writes the
+decision, moves the status by compare-and-set (``UPDATE ... WHERE id = :id AND status = 'held'``,
+row count checked) and appends the audit event. Two people deciding at once: exactly one wins; the
+other gets :class:`Conflict`.
+
+Approvals are bound to the argument hash they were given for: when a reviewer edits the arguments,
+earlier approvals of the old arguments stop counting toward the quorum.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from server.canonical import arguments_hash, canonical_json
+from server.lifecycle.actors import SYSTEM, Person
+from server.lifecycle.diff import argument_diff
+from server.lifecycle.errors import CallNotFound, Conflict, Forbidden, InvalidDecision
+from server.lifecycle.states import CallStatus, can_move
+from server.policy.types import Action, Verdict
+from server.store import audit
+from server.store.db import Store
+from server.store.models import Decision, ToolCall
+
+# Re-classifies edited arguments: validates them (raising InvalidDecision) and returns the new verdict.
+Reclassify = Callable[[ToolCall, dict[str, Any]], Verdict]
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    call: ToolCall
+    # True when this decision completed the quorum and the call is now APPROVED (ready to execute).
+    approved: bool
+    approvals: int
+    required: int
+    diff: list[dict[str, Any]] | None = None
+
+
+def compare_and_set(
+    session: Session, call: ToolCall, expected: CallStatus, new: CallStatus, now: datetime, **values: Any
+) -> None:
+    """Move ``call`` from ``expected`` to ``new`` or raise Conflict; updates the in-memory row too."""
+    if not can_move(expected, new):
+        raise Conflict(f"a call cannot move from {expected} to {new}")
+    result = session.execute(
+        sa.update(ToolCall)
+        .where(col(ToolCall.id) == call.id, col(ToolCall.status) == expected.value)
+        .values(status=new.value, updated_at=now, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"call {call.id} is no longer {expected}")
+    call.status = new.value
+    call.updated_at = now
+    for name, value in values.items():
+        setattr(call, name, value)
+
+
+def _locked(session: Session, call_id: str) -> ToolCall:
+    call = session.exec(select(ToolCall).where(ToolCall.id == call_id).with_for_update()).first()
+    if call is None:
+        raise CallNotFound(f"no call {call_id}")
+    return call
+
+
+def _expire_in(session: Session, call: ToolCall, now: datetime) -> None:
+    compare_and_set(session, call, CallStatus.HELD, CallStatus.EXPIRED, now, finished_at=now)
+    audit.append(
+        session,
+        at=now,
+        event_type="expired",
+        actor=SYSTEM,
+        actor_kind="system",
+        call_id=call.id,
+        tool=call.tool,
+        before_status=CallStatus.HELD.value,
+        after_status=CallStatus.EXPIRED.value,
+        reason="nobody decided before the call expired",
+        category=call.category,
+        args_hash=call.args_hash,
+    )
+
+
+def _require_held(store: Store, session: Session, call: ToolCall) -> bool:
+    """True if the call is HELD and in time; expires it (to be committed) when it is past its expiry."""
+    if call.status != CallStatus.HELD:
+        return False
+    if call.expires_at is not None and call.expires_at <= store.now():
+        _expire_in(session, call, store.now())
+        return False
+    return True
+
+
+def approve(
+    store: Store,
+    call_id: str,
+    person: Person,
+    *,
+    reason: str | None = None,
+    override_reason: str | None = None,
+    edited_arguments: dict[str, Any] | None = None,
+    reclassify: Reclassify | None = None,
+) -> DecisionOutcome:
+    """Record one person's approval; approve the call when the quorum of distinct people is reached.
+
+    Raises:
+        CallNotFound, Conflict, Forbidden, InvalidDecision (see errors.py).
+    """
+    expired = False
+    with store.write() as session:
+        call = _locked(session, call_id)
+        _check_may_decide(call, person)
+        if not _require_held(store, session, call):
+            expired = call.status == CallStatus.EXPIRED
+            if not expired:
+                raise Conflict(f"call {call_id} is already {call.status}")
+        else:
+            if call.on_behalf_of is not None and call.on_behalf_of == person.name:
+                raise Forbidden("you requested this call; someone else must approve it")
+            outcome = _approve_held(store, session, call, person, reason, override_reason, edited_arguments, reclassify)
+    if expired:
+        raise Conflict(f"call {call_id} expired before it was approved")
+    return outcome
+
+
+def _approve_held(
+    store: Store,
+    session: Session,
+    call: ToolCall,
+    person: Person,
+    reason: str | None,
+    override_reason: str | None,
+    edited_arguments: dict[str, Any] | None,
+    reclassify: Reclassify | None,
+) -> DecisionOutcome:
+    now = store.now()
+    changes: list[dict[str, Any]] | None = None
+    if edited_arguments is not None and canonical_json(edited_arguments) != call.arguments:
+        if reclassify is None:
+            raise InvalidDecision("this call cannot be edited here")
+        verdict = reclassify(call, edited_arguments)
+        if verdict.action == Action.BLOCK:
+            raise InvalidDecision(f"the edited call would be blocked: {verdict.reason}")
+        changes = argument_diff(json.loads(call.arguments), edited_arguments)
+        _apply_edit(call, edited_arguments, verdict)
+    if session.exec(
+        select(Decision).where(
+            Decision.call_id == call.id, Decision.actor == person.name, Decision.args_hash == call.args_hash
+        )
+    ).first():
+        raise Conflict("you already approved this call; it needs another person")
+    session.add(
+        Decision(
+            call_id=call.id,
+            actor=person.name,
+            kind="approve",
+            reason=reason,
+            override_reason=override_reason,
+            edited_arguments=call.arguments if changes is not None else None,
+            diff=changes,
+            args_hash=call.args_hash,
+            created_at=now,
+        )
+    )
+    session.flush()
+    approvals = session.exec(
+        select(func.count(func.distinct(Decision.actor))).where(
+            Decision.call_id == call.id, Decision.kind == "approve", Decision.args_hash == call.args_hash
+        )
+    ).one()
+    edit_values = _edit_values(call) if changes is not None else {}
+    complete = approvals >= call.required_approvals
+    if complete:
+        compare_and_set(
+            session, call, CallStatus.HELD, CallStatus.APPROVED, now, approvals=approvals, decided_at=now, **edit_values
+        )
+    else:
+        _update_held(session, call, now, approvals=approvals, **edit_values)
+    audit.append(
+        session,
+        at=now,
+        event_type="approved" if complete else "approval_recorded",
+        actor=person.name,
+        actor_kind="person",
+        call_id=call.id,
+        tool=call.tool,
+        before_status=CallStatus.HELD.value,
+        after_status=call.status,
+        reason=reason,
+        override_reason=override_reason,
+        category=call.category,
+        args_hash=call.args_hash,
+        data={"approvals": approvals, "required": call.required_approvals, "diff": changes},
+    )
+    return DecisionOutcome(call, complete, approvals, call.required_approvals, changes)
+
+
+def _apply_edit(call: ToolCall, arguments: dict[str, Any], verdict: Verdict) -> None:
+    call.arguments = canonical_json(arguments)
+    call.args_hash = arguments_hash(arguments)
+    call.verdict = verdict.model_dump(mode="json")
+    call.required_approvals = max(call.required_approvals, verdict.required_approvals)
+    call.exposure_amount = verdict.exposure.amount if verdict.exposure else None
+    call.exposure_currency = verdict.exposure.currency if verdict.exposure else None
+    call.risk = verdict.risk.value
+    call.priority = verdict.priority
+
+
+def _edit_values(call: ToolCall) -> dict[str, Any]:
+    return {
+        "arguments": call.arguments,
+        "args_hash": call.args_hash,
+        "verdict": call.verdict,
+        "required_approvals": call.required_approvals,
+        "exposure_amount": call.exposure_amount,
+        "exposure_currency": call.exposure_currency,
+        "risk": call.risk,
+        "priority": call.priority,
+    }
+
+
+def _update_held(session: Session, call: ToolCall, now: datetime, **values: Any) -> None:
+    result = session.execute(
+        sa.update(ToolCall)
+        .where(col(ToolCall.id) == call.id, col(ToolCall.status) == CallStatus.HELD.value)
+        .values(updated_at=now, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"call {call.id} is no longer held")
+    for name, value in values.items():
+        setattr(call, name, value)
+
+
+def _check_may_decide(call: ToolCall, person: Person) -> None:
+    if not person.may_review(call.queue):
+        raise Forbidden(f"you do not review the {call.queue!r} queue")
+
+
+def reject(store: Store, call_id: str, person: Person, *, reason: str) -> ToolCall:
+    """Reject a held call; a reason is required. Any single rejection is final."""
+    if not reason or not reason.strip():
+        raise InvalidDecision("a rejection needs a reason")
+    expired = False
+    with store.write() as session:
+        call = _locked(session, call_id)
+        _check_may_decide(call, person)
+        if not _require_held(store, session, call):
+            expired = call.status == CallStatus.EXPIRED
+            if not expired:
+                raise Conflict(f"call {call_id} is already {call.status}")
+        else:
+            now = store.now()
+            session.add(
+                Decision(
+                    call_id=call.id,
+                    actor=person.name,
+                    kind="reject",
+                    reason=reason,
+                    args_hash=call.args_hash,
+                    created_at=now,
+                )
+            )
+            compare_and_set(
+                session,
+                call,
+                CallStatus.HELD,
+                CallStatus.REJECTED,
+                now,
+                decided_at=now,
+                finished_at=now,
+                error=reason,
+                is_error=True,
+            )
+            audit.append(
+                session,
+                at=now,
+                event_type="rejected",
+                actor=person.name,
+                actor_kind="person",
+                call_id=call.id,
+                tool=call.tool,
+                before_status=CallStatus.HELD.value,
+                after_status=CallStatus.REJECTED.value,
+                reason=reason,
+                category=call.category,
+                args_hash=call.args_hash,
+            )
+    if expired:
+        raise Conflict(f"call {call_id} expired before it was decided")
+    return call
+
+
+def cancel(store: Store, call_id: str, *, actor: str, actor_kind: str, reason: str) -> ToolCall:
+    """Withdraw a held call (an agent changing its mind, or an admin)."""
+    with store.write() as session:
+        call = _locked(session, call_id)
+        if call.status != CallStatus.HELD:
+            raise Conflict(f"call {call_id} is already {call.status}")
+        now = store.now()
+        compare_and_set(
+            session, call, CallStatus.HELD, CallStatus.CANCELLED, now, finished_at=now, error=reason, is_error=True
+        )
+        audit.append(
+            session,
+            at=now,
+            event_type="cancelled",
+            actor=actor,
+            actor_kind=actor_kind,
+            call_id=call.id,
+            tool=call.tool,
+            before_status=CallStatus.HELD.value,
+            after_status=CallStatus.CANCELLED.value,
+            reason=reason,
+            category=call.category,
+            args_hash=call.args_hash,
+        )
+    return call
+
+
+def expire_due(store: Store, *, limit: int = 500) -> list[str]:
+    """The periodic sweep: expire held calls past their expiry, each in its own small transaction."""
+    now = store.now()
+    with store.read() as session:
+        due = session.exec(
+            select(ToolCall.id)
+            .where(ToolCall.status == CallStatus.HELD.value, col(ToolCall.expires_at) <= now)
+            .limit(limit)
+        ).all()
+    expired: list[str] = []
+    for call_id in due:
+        with store.write() as session:
+            call = _locked(session, call_id)
+            if call.status == CallStatus.HELD and call.expires_at is not None and call.expires_at <= store.now():
+                _expire_in(session, call, store.now())
+                expired.append(call_id)
+    return expired
+
+
+def expire_if_due(store: Store, call_id: str) -> None:
+    """Expiry checked on read: a held call past its expiry is expired before anyone sees it."""
+    with store.write() as session:
+        call = session.get(ToolCall, call_id, with_for_update=True)
+        if call is not None and call.status == CallStatus.HELD and call.expires_at and call.expires_at <= store.now():
+            _expire_in(session, call, store.now())
+
+
+def decisions_for(store: Store, call_id: str) -> list[Decision]:
+    with store.read() as session:
+        return list(session.exec(select(Decision).where(Decision.call_id == call_id).order_by(col(Decision.id))).all())

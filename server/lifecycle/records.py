@@ -1,0 +1,128 @@
+"""Creating call records: every call the gateway sees leaves one row and one audit event.
+
+Held calls are committed *before* the agent hears "pending" (durable before acknowledged).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from server.canonical import arguments_hash, canonical_json
+from server.lifecycle.states import CallStatus
+from server.policy.types import Justification, Verdict
+from server.store import audit
+from server.store.db import Store
+from server.store.models import ToolCall
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """A call as the agent made it, after its arguments were parsed."""
+
+    tool: str
+    arguments: dict[str, Any]
+    agent: str
+    server: str = "countersign"
+    on_behalf_of: str | None = None
+    justification: Justification = field(default_factory=Justification)
+    summary: str = ""
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+def idempotency_key_for(call_id: str) -> str:
+    """Derived from the call id once, stored, and never regenerated."""
+    return f"cs-{call_id}"
+
+
+def build_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) -> ToolCall:
+    now = store.now()
+    call_id = new_call_id()
+    args_text = canonical_json(new.arguments)
+    justification = new.justification.model_dump(mode="json", exclude_none=True)
+    return ToolCall(
+        id=call_id,
+        tool=new.tool,
+        server=new.server,
+        agent=new.agent,
+        on_behalf_of=new.on_behalf_of,
+        summary=new.summary[:500],
+        proposed_arguments=args_text,
+        arguments=args_text,
+        args_hash=arguments_hash(new.arguments),
+        justification=justification or None,
+        confidence=new.justification.confidence,
+        evidence_count=len(new.justification.evidence),
+        verdict=verdict.model_dump(mode="json"),
+        action=verdict.action.value,
+        risk=verdict.risk.value,
+        queue=verdict.queue,
+        owner=verdict.owner,
+        category=verdict.category,
+        required_approvals=verdict.required_approvals,
+        exposure_amount=verdict.exposure.amount if verdict.exposure else None,
+        exposure_currency=verdict.exposure.currency if verdict.exposure else None,
+        customer=verdict.customer,
+        customer_impact=verdict.customer_impact.value,
+        priority=verdict.priority,
+        policy_version=verdict.policy_version,
+        status=status.value,
+        created_at=now,
+        updated_at=now,
+        sla_due_at=now + timedelta(seconds=verdict.sla_seconds) if status == CallStatus.HELD else None,
+        expires_at=now + timedelta(seconds=verdict.expires_in_seconds) if status == CallStatus.HELD else None,
+        idempotency_key=idempotency_key_for(call_id),
+    )
+
+
+def insert(
+    store: Store,
+    new: NewCall,
+    verdict: Verdict,
+    status: CallStatus,
+    *,
+    event_type: str,
+    error: str | None = None,
+) -> ToolCall:
+    """Write the call and its first audit event in one transaction."""
+    row = build_row(new, verdict, status, store)
+    row.error = error
+    row.is_error = error is not None
+    if status.is_terminal and status != CallStatus.ALLOWED:
+        row.finished_at = row.created_at
+    with store.write() as session:
+        _add_with_event(session, row, event_type=event_type, reason=error or verdict.reason, store=store)
+    return row
+
+
+def _add_with_event(session: Session, row: ToolCall, *, event_type: str, reason: str, store: Store) -> None:
+    session.add(row)
+    audit.append(
+        session,
+        at=row.created_at,
+        event_type=event_type,
+        actor=row.agent,
+        actor_kind="agent",
+        call_id=row.id,
+        tool=row.tool,
+        after_status=row.status,
+        reason=reason,
+        category=row.category,
+        args_hash=row.args_hash,
+        data={
+            "arguments": json.loads(row.arguments),
+            "justification": row.justification,
+            "matched_rules": (row.verdict or {}).get("matched_rules", []),
+            "queue": row.queue,
+            "on_behalf_of": row.on_behalf_of,
+            "policy_version": row.policy_version,
+        },
+    )

@@ -1,0 +1,93 @@
+"""The store: owns the engine, applies migrations, and hands out read and write transactions.
+
+Only this module opens connections. Writers get ``BEGIN IMMEDIATE`` on SQLite (see engine.py), so
+every compare-and-set in the lifecycle runs under the write lock; on PostgreSQL the compare-and-set
+itself (``UPDATE ... WHERE status = :expected``) decides the winner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from server.store.engine import make_engine
+from server.store.types import utcnow
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached or written. Callers fail closed."""
+
+
+def alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision. Safe to run on every start, from several processes."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # One migrator at a time across instances; released at commit.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(7358201)"))
+        command.upgrade(alembic_config(connection), "head")
+
+
+class Store:
+    """Database access for the whole gateway. Thread-safe; one per process."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow, migrate_schema: bool = True) -> Store:
+        engine = make_engine(url)
+        if migrate_schema:
+            migrate(engine)
+        return cls(engine, clock=clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commits on success, rolls back on any error."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (no write lock on SQLite)."""
+        try:
+            with self.engine.connect().execution_options(countersign_readonly=True) as conn:
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    yield session
+                conn.rollback()
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    def ping(self) -> bool:
+        try:
+            with self.read() as session:
+                session.execute(sa.text("SELECT 1"))
+        except StoreUnavailable:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()

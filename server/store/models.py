@@ -1,0 +1,179 @@
+"""The gateway's tables. The demo back office keeps its own tables in tools/.
+
+Arguments are stored as canonical JSON text (not a JSON column) so the stored bytes are exactly
+the bytes that were hashed and approved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from server.store.types import UTCDateTime, utcnow
+
+
+def _json() -> Any:
+    return Field(default=None, sa_type=sa.JSON, nullable=True)
+
+
+class ToolCall(SQLModel, table=True):
+    """One call an agent made through the gateway, whatever the policy said about it."""
+
+    __tablename__ = "tool_call"
+    __table_args__ = (
+        sa.Index("ix_tool_call_status_priority", "status", "priority"),
+        sa.Index("ix_tool_call_agent_status", "agent", "status"),
+        sa.Index("ix_tool_call_tool_created", "tool", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tool: str = Field(max_length=200)
+    server: str = Field(default="countersign", max_length=200)
+    agent: str = Field(max_length=200)
+    on_behalf_of: str | None = Field(default=None, max_length=200)
+    summary: str = Field(default="", max_length=500)
+    # What the agent proposed, and what will run (equal unless a reviewer edited it).
+    proposed_arguments: str = Field(sa_type=sa.Text)
+    arguments: str = Field(sa_type=sa.Text)
+    args_hash: str = Field(max_length=64)
+    justification: dict[str, Any] | None = _json()
+    confidence: float | None = None
+    evidence_count: int = 0
+    # The verdict, kept whole, plus the fields queues filter and sort on.
+    verdict: dict[str, Any] | None = _json()
+    action: str = Field(max_length=10)
+    risk: str = Field(max_length=10)
+    queue: str = Field(default="default", max_length=100, index=True)
+    owner: str | None = Field(default=None, max_length=100)
+    category: str | None = Field(default=None, max_length=100)
+    required_approvals: int = 1
+    approvals: int = 0
+    exposure_amount: float | None = None
+    exposure_currency: str | None = Field(default=None, max_length=3)
+    customer: str | None = Field(default=None, max_length=200, index=True)
+    customer_impact: str = Field(default="none", max_length=10)
+    priority: float = 0.0
+    policy_version: str = Field(default="", max_length=64)
+    status: str = Field(max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sla_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Execute-once bookkeeping: who holds the claim, until when, how many attempts were made.
+    idempotency_key: str = Field(max_length=80)
+    claim_token: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    result: dict[str, Any] | None = _json()
+    is_error: bool = False
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Decision(SQLModel, table=True):
+    """One person's approval or rejection of a held call."""
+
+    __tablename__ = "decision"
+    # One approval per person per version of the arguments (an edit starts a new quorum).
+    __table_args__ = (sa.UniqueConstraint("call_id", "actor", "kind", "args_hash", name="uq_decision_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="tool_call.id", index=True, max_length=40)
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=10)  # approve | reject
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    override_reason: str | None = Field(default=None, sa_type=sa.Text)
+    edited_arguments: str | None = Field(default=None, sa_type=sa.Text)
+    diff: list[dict[str, Any]] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    args_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ToolRiskOverride(SQLModel, table=True):
+    """An admin's override of a tool's risk level and action; history lives in the audit log."""
+
+    __tablename__ = "tool_risk_override"
+
+    tool: str = Field(primary_key=True, max_length=200)
+    risk: str = Field(max_length=10)
+    action: str = Field(max_length=10)
+    reason: str = Field(sa_type=sa.Text)
+    actor: str = Field(max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Setting(SQLModel, table=True):
+    """Runtime switches shared by every instance (e.g. the act-tool kill switch)."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: dict[str, Any] | None = _json()
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A person: reviewer or admin."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    role: str = Field(max_length=20)  # reviewer | admin
+    password_hash: str | None = Field(default=None, max_length=500)
+    # Queues this person reviews; admins see every queue.
+    queues: list[str] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for an agent or a person; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    principal_kind: str = Field(max_length=10)  # agent | person
+    principal: str = Field(max_length=200, index=True)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked: bool = False
+
+
+class AuditEvent(SQLModel, table=True):
+    """One transition, hash-chained to the event before it."""
+
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    event_type: str = Field(max_length=50, index=True)
+    call_id: str | None = Field(default=None, max_length=40, index=True)
+    tool: str | None = Field(default=None, max_length=200, index=True)
+    actor: str = Field(max_length=200, index=True)
+    actor_kind: str = Field(max_length=10)  # agent | person | system
+    before_status: str | None = Field(default=None, max_length=20)
+    after_status: str | None = Field(default=None, max_length=20)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    override_reason: str | None = Field(default=None, sa_type=sa.Text)
+    category: str | None = Field(default=None, max_length=100)
+    args_hash: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] | None = _json()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's tip, one row. Locking it serialises appends so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)

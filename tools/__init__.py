@@ -1,0 +1,1 @@
+"""Business tools: plain typed functions plus metadata (see tools/contract.py)."""
