@@ -1,0 +1,133 @@
+"""`countersign policy ...`: check a policy directory, and see the verdict one call would get."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from server.catalog import build_facts
+from server.config import Settings
+from server.policy import Policy, PolicyError, classify, load_policy
+from server.policy.types import Evidence, Justification, Verdict
+from tools.contract import ToolRegistry, ToolSpec
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _policies_dir(given: Path | None) -> Path:
+    return given if given is not None else Settings().policies
+
+
+def _registry() -> ToolRegistry | None:
+    """The demo back office's tools, when that package provides them."""
+    try:
+        from tools import default_registry
+    except ImportError:
+        return None
+    registry: ToolRegistry = default_registry()
+    return registry
+
+
+def _load_or_exit(directory: Path) -> Policy:
+    try:
+        return load_policy(directory)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        typer.echo(
+            f"{len(exc.problems)} problem(s) in {directory}: a running gateway keeps its last good policy "
+            "(or blocks every call if it never had one)",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def check(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Policy directory (default: COUNTERSIGN_POLICIES or ./policies).")
+    ] = None,
+) -> None:
+    """Validate every policy file; list each problem as file:line:col: [rule] message."""
+    root = _policies_dir(directory)
+    policy = _load_or_exit(root)
+    typer.echo(
+        f"{root}: OK: {len(policy.files)} file(s), {len(policy.tools)} tools, {len(policy.rules)} rules, "
+        f"version {policy.version[:12]}"
+    )
+    registry = _registry()
+    if registry is not None:
+        # Not errors: an unlisted tool is blocked (fail closed), a listed unknown one is harmless.
+        for spec in registry:
+            if spec.name not in policy.tools:
+                typer.echo(f"warning: tool {spec.name!r} has no entry in the policy; every call to it is blocked")
+        for name in policy.tools:
+            if name not in registry:
+                typer.echo(f"warning: the policy lists {name!r}, which is not a registered tool")
+
+
+@app.command()
+def test(
+    tool: Annotated[str, typer.Argument(help="Tool name, e.g. issue_refund.")],
+    args: Annotated[str, typer.Option("--args", help="The call's arguments as a JSON object.")] = "{}",
+    confidence: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="The agent's confidence, 0 to 1.")] = None,
+    evidence: Annotated[
+        list[str] | None, typer.Option("--evidence", help="An evidence source; repeat for more.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="The agent's reason for the call.")] = None,
+    agent: Annotated[str, typer.Option(help="The calling agent's name.")] = "anonymous",
+    policies: Annotated[Path | None, typer.Option(help="Policy directory (default: settings).")] = None,
+) -> None:
+    """Print the verdict one call would get, as JSON on stdout (in words on stderr)."""
+    arguments = _parse_args(args)
+    policy = _load_or_exit(_policies_dir(policies))
+    registry = _registry()
+    spec: ToolSpec | None = registry.get(tool) if registry is not None else None
+    justification = Justification(
+        reason=reason, confidence=confidence, evidence=tuple(Evidence(source=s) for s in evidence or ())
+    )
+    facts = build_facts(spec, tool, arguments, agent=agent, justification=justification)
+    verdict = classify(policy, facts)
+    typer.echo(verdict.model_dump_json(indent=2))
+    if spec is None:
+        typer.echo(
+            f"note: {tool!r} is not a registered tool, so its exposure, customer and category are unknown", err=True
+        )
+    typer.echo(_in_words(verdict), err=True)
+
+
+def _parse_args(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        typer.echo(f"--args is not valid JSON: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if not isinstance(value, dict):
+        typer.echo(f"--args must be a JSON object, not {type(value).__name__}", err=True)
+        raise typer.Exit(2)
+    return value
+
+
+def _in_words(verdict: Verdict) -> str:
+    line = f"{verdict.action.upper()} (risk {verdict.risk}"
+    if verdict.action == "hold":
+        owner = f", owner {verdict.owner}" if verdict.owner else ""
+        approvals = "1 approval" if verdict.required_approvals == 1 else f"{verdict.required_approvals} approvals"
+        line += f"; queue {verdict.queue}{owner}; {approvals}; priority {verdict.priority:g}"
+    line += ")"
+    if verdict.category:
+        line += f" [{verdict.category}]"
+    return f"{line}: {verdict.reason}"
+
+
+def _add_replay(target: typer.Typer) -> None:
+    """`policy replay` lives with the admin insights, in server/cli/replay.py."""
+    from server.cli.replay import replay
+
+    target.command()(replay)
+
+
+_add_replay(app)

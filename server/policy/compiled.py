@@ -1,0 +1,66 @@
+"""A loaded policy: validated, merged and compiled. Immutable; classify() only reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cel
+
+from server.policy.expressions import Condition
+from server.policy.model import Defaults, QueueSpec, RuleSpec, ToolEntry
+from server.policy.types import Action
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    spec: RuleSpec
+    file: str
+    # None when the rule has no `when`: it matches every call to its tools.
+    condition: Condition | None
+    # Where the rule starts in its file (1-based), for messages.
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def action(self) -> Action:
+        return self.spec.action
+
+    def matches(self, context: cel.Context) -> bool:
+        """Raises what Condition.matches raises."""
+        return self.condition is None or self.condition.matches(context)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The merged contents of a policy directory.
+
+    ``version`` is the sha256 of the files' names and contents, recorded on every verdict.
+    ``rules`` keep file order (files sorted by name), then order within each file.
+    """
+
+    version: str
+    files: tuple[Path, ...]
+    defaults: Defaults
+    queues: Mapping[str, QueueSpec]
+    tools: Mapping[str, ToolEntry]
+    rules: tuple[CompiledRule, ...]
+    # Computed once so classify() skips the rest: the rules that apply to each tool, in policy order,
+    # and the variables they read.
+    _rules_by_tool: Mapping[str, tuple[CompiledRule, ...]] = field(repr=False, compare=False)
+    _variables_by_tool: Mapping[str, frozenset[str]] = field(repr=False, compare=False)
+
+    def rules_for(self, tool: str) -> tuple[CompiledRule, ...]:
+        return self._rules_by_tool.get(tool, ())
+
+    def variables_for(self, tool: str) -> frozenset[str]:
+        """The context variables the tool's rules read."""
+        return self._variables_by_tool.get(tool, frozenset())

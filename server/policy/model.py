@@ -1,0 +1,121 @@
+"""The schema of one policy file, as pydantic models. Unknown keys are errors, never ignored.
+
+See policies/README.md for the format with examples; this module is its executable form.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from server.policy.expressions import MAX_EXPRESSION_LENGTH
+from server.policy.types import Action, Impact, Risk
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_MAX_DURATION = 366 * 24 * 3600
+
+
+def parse_duration(value: object) -> int:
+    """Seconds from ``90`` (seconds), ``"45s"``, ``"30m"``, ``"4h"``, ``"2d"`` or ``"1h30m"``.
+
+    Raises:
+        ValueError: the value is not such a duration, or is not positive, or is over a year.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like 30m, 4h, 1d or 1h30m")
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())) and any(match.groups()):
+        days, hours, minutes, secs = (int(part or 0) for part in match.groups())
+        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    else:
+        raise ValueError(f"{value!r} is not a duration; write a number of seconds or text like 30m, 4h, 1d or 1h30m")
+    if not 0 < seconds <= _MAX_DURATION:
+        raise ValueError("a duration must be more than zero and at most a year")
+    return seconds
+
+
+def _when_text(value: object) -> object:
+    # `when: true` is natural YAML; CEL wants the text "true".
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$", max_length=128)]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
+Approvals = Annotated[int, Field(ge=1, le=5)]
+Text = Annotated[str, StringConstraints(max_length=1000)]
+Expression = Annotated[
+    str, BeforeValidator(_when_text), StringConstraints(min_length=1, max_length=MAX_EXPRESSION_LENGTH)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(_Strict):
+    """What a verdict gets when neither its rules, its tool nor its queue say otherwise."""
+
+    queue: Name = "general"
+    sla: Duration = 4 * 3600
+    expires: Duration = 24 * 3600
+    required_approvals: Approvals = 1
+
+
+class QueueSpec(_Strict):
+    """A review queue: who owns it, and its service levels."""
+
+    owner: Text | None = None
+    description: Text = ""
+    sla: Duration | None = None
+    expires: Duration | None = None
+
+
+class _Routing(_Strict):
+    """Where a held call goes and how it is handled; shared by tool entries and rules."""
+
+    queue: Name | None = None
+    required_approvals: Approvals | None = None
+    # The exception category reviewers and insights group by (e.g. low-confidence); not the tool's category.
+    category: Name | None = None
+    sla: Duration | None = None
+    expires: Duration | None = None
+    reason: Text | None = None
+
+
+class ToolEntry(_Routing):
+    """A tool the policy knows. Tools without an entry are blocked."""
+
+    action: Action
+    risk: Risk
+    customer_impact: Impact = Impact.NONE
+
+
+class RuleSpec(_Routing):
+    """A rule: when its condition holds for a call to one of its tools, it votes for its action."""
+
+    id: RuleId
+    description: Text = ""
+    # None means every tool in the policy.
+    tools: Annotated[tuple[ToolName, ...], Field(min_length=1)] | None = None
+    # A CEL expression that must return a bool; None means always.
+    when: Expression | None = None
+    action: Action
+    risk: Risk | None = None
+    customer_impact: Impact | None = None
+
+
+class PolicyFile(_Strict):
+    """One YAML file of the policy directory."""
+
+    version: Literal[1]
+    defaults: Defaults | None = None
+    queues: dict[Name, QueueSpec] = Field(default_factory=dict)
+    tools: dict[ToolName, ToolEntry] = Field(default_factory=dict)
+    rules: tuple[RuleSpec, ...] = ()

@@ -1,0 +1,74 @@
+"""The variables a condition sees, and what absent values look like (see policies/README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.policy import classify
+from server.policy.types import Action, CallFacts
+from tests.policy.builders import facts, policy_with
+
+FULL = facts(
+    "refund",
+    {"amount": 40, "currency": "EUR", "tags": ["vip"], "changes": {"email": "a@b.c"}},
+    amount=40.0,
+    confidence=0.95,
+    evidence=("crm", "email"),
+    reason="Parcel lost in transit",
+    agent="support-bot",
+    customer="C-1001",
+    category="act",
+)
+BARE = facts("refund")
+
+
+@pytest.mark.parametrize(
+    ("when", "call", "matches"),
+    [
+        ("tool == 'refund'", FULL, True),
+        ("agent == 'support-bot'", FULL, True),
+        ("server == 'countersign'", FULL, True),
+        # args: the call's arguments as given; ints compare with doubles
+        ("args.amount <= 50.0 && args.currency == 'EUR'", FULL, True),
+        ("'vip' in args.tags", FULL, True),
+        ("'email' in args.changes", FULL, True),
+        ("has(args.discount)", FULL, False),
+        ("'discount' in args", FULL, False),
+        # justification
+        ("justification.reason.matches('(?i)lost')", FULL, True),
+        ("justification.confidence >= 0.9 && justification.has_confidence", FULL, True),
+        ("size(justification.evidence) == 2", FULL, True),
+        ("justification.evidence.exists(e, e.source == 'crm')", FULL, True),
+        ("justification.evidence.all(e, e.url == '' && e.excerpt == '')", FULL, True),
+        # exposure, customer, category
+        ("exposure.amount == 40.0 && exposure.currency == 'EUR'", FULL, True),
+        ("customer == 'C-1001'", FULL, True),
+        ("customer.startsWith('C-')", FULL, True),
+        ("category == 'act'", FULL, True),
+        # absent values: text is "", confidence is 0.0, evidence is [], exposure is null
+        ("justification.reason == ''", BARE, True),
+        ("justification.confidence == 0.0 && !justification.has_confidence", BARE, True),
+        ("size(justification.evidence) == 0", BARE, True),
+        ("exposure == null", BARE, True),
+        ("exposure != null && exposure.amount > 100.0", BARE, False),
+        ("customer == '' && category == ''", BARE, True),
+        # cel-go string extensions are available
+        ("justification.reason.lowerAscii().contains('parcel')", FULL, True),
+        ("justification.reason.split(' ').size() == 4", FULL, True),
+    ],
+)
+def test_condition_sees_the_call_through_its_variables(
+    tmp_path: Path, when: str, call: CallFacts, matches: bool
+) -> None:
+    policy = policy_with(tmp_path, f'- id: probe\n  when: "{when}"\n  action: allow')
+    verdict = classify(policy, call)
+    assert verdict.category != "policy-error", verdict.reason
+    assert (verdict.action == Action.ALLOW) is matches
+
+
+def test_missing_confidence_never_passes_a_confidence_threshold(tmp_path: Path) -> None:
+    policy = policy_with(tmp_path, "- {id: sure, when: 'justification.confidence >= 0.5', action: allow}")
+    assert classify(policy, facts(confidence=None)).action == Action.HOLD
+    assert classify(policy, facts(confidence=0.5)).action == Action.ALLOW
