@@ -13,7 +13,6 @@ Methods here are synchronous and do blocking I/O; async callers run them in a wo
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from server.lifecycle.actors import Person
 from server.lifecycle.decisions import DecisionOutcome
 from server.lifecycle.errors import InvalidDecision
 from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused, ToolRunner
+from server.lifecycle.journal import Journal
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
 from server.lifecycle.waiting import ChangeBus, wait_for_outcome
@@ -34,7 +34,7 @@ from server.overrides import Overrides
 from server.policy import PolicyHolder, classify
 from server.policy.types import Action, Justification, Risk, Verdict
 from server.store import audit
-from server.store.db import Store
+from server.store.db import Store, StoreUnavailable
 from server.store.models import ToolCall
 from tools.contract import ToolInputError, ToolRegistry
 
@@ -67,6 +67,11 @@ class Gateway:
         self.server_name = server_name
         self.overrides = Overrides(store, registry)
         self.executor = Executor(store, runner, self._is_idempotent)
+        self.journal = Journal(store)
+
+    def close(self) -> None:
+        """Write out every queued record. Call before the process exits."""
+        self.journal.close()
 
     def _is_idempotent(self, tool: str) -> bool:
         spec = self.registry.get(tool)
@@ -97,8 +102,7 @@ class Gateway:
         elif verdict.action == Action.HOLD:
             call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held")
         else:
-            call = records.insert(self.store, new, verdict, CallStatus.ALLOWED, event_type="allowed")
-            call = self._run_allowed(call)
+            call = self._run_allowed(new, verdict)
         self.bus.publish(call.id, call.status)
         return Submission(call, verdict)
 
@@ -107,27 +111,27 @@ class Gateway:
         verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category="invalid-arguments", reasons=(error,))
         return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="invalid_arguments", error=error)
 
-    def _run_allowed(self, call: ToolCall) -> ToolCall:
-        arguments = json.loads(call.arguments)
+    def _run_allowed(self, new: NewCall, verdict: Verdict) -> ToolCall:
+        """Run at once; the record goes to the group-commit journal (see lifecycle/journal.py)."""
+        if not self.journal.healthy:
+            raise StoreUnavailable("the audit trail cannot be written; no call runs until it recovers")
+        call = records.build_row(new, verdict, CallStatus.ALLOWED, self.store)
         key = call.idempotency_key if self._is_idempotent(call.tool) else None
         try:
-            outcome = self.executor.run_tool(call.tool, arguments, key)
+            outcome = self.executor.run_tool(call.tool, new.arguments, key)
         except Exception as exc:  # any tool crash becomes a recorded, readable tool error
             logger.exception("allowed call %s of %s failed", call.id, call.tool)
             outcome = ToolOutcome({"error": _error_text(exc)}, is_error=True)
-        with self.store.write() as session:
-            row = session.get(ToolCall, call.id)
-            assert row is not None
-            row.result = outcome.result
-            row.is_error = outcome.is_error
-            row.error = outcome.result.get("error") if outcome.is_error and isinstance(outcome.result, dict) else None
-            row.finished_at = self.store.now()
-            session.add(row)
-        call.result, call.is_error, call.error, call.finished_at = row.result, row.is_error, row.error, row.finished_at
+        call.result = outcome.result
+        call.is_error = outcome.is_error
+        call.error = outcome.result.get("error") if outcome.is_error and isinstance(outcome.result, dict) else None
+        call.finished_at = self.store.now()
+        self.journal.append(ToolCall(**call.model_dump()))  # a copy: the journal's thread owns it from here
         return call
 
     def get_call(self, call_id: str) -> ToolCall | None:
         """The call as it stands; a held call past its expiry is expired first (checked on read)."""
+        self.journal.flush()
         call = self._load(call_id)
         if (
             call is not None
@@ -176,6 +180,7 @@ class Gateway:
         if tool:
             query = query.where(ToolCall.tool == tool)
         query = query.order_by(col(ToolCall.created_at).desc()).limit(limit)
+        self.journal.flush()
         with self.store.read() as session:
             return list(session.exec(query).all())
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import col, select
 
 from server.policy.types import Action, Risk, ToolOverride
 from server.store import audit
@@ -26,14 +27,19 @@ class Overrides:
 
     def for_tool(self, tool: str) -> ToolOverride | None:
         """The override in force for a tool: the kill switch blocks act tools before anything else."""
+        # Plain column reads, one transaction: this runs on every call, including allowed ones.
         with self.store.read() as session:
-            row = session.get(ToolRiskOverride, tool)
-            switch = session.get(Setting, KILL_SWITCH)
+            row = session.execute(
+                sa.select(
+                    ToolRiskOverride.risk, ToolRiskOverride.action, ToolRiskOverride.reason, ToolRiskOverride.actor
+                ).where(col(ToolRiskOverride.tool) == tool)
+            ).first()
+            switch = session.execute(sa.select(Setting.value).where(col(Setting.key) == KILL_SWITCH)).scalar()
         spec = self.registry.get(tool)
-        if switch is not None and (switch.value or {}).get("on") and spec is not None and spec.category == "act":
-            reason = (switch.value or {}).get("reason", "")
+        if switch and switch.get("on") and spec is not None and spec.category == "act":
             risk = Risk(row.risk) if row is not None else Risk(spec.risk)
-            return ToolOverride(tool=tool, risk=risk, action=Action.BLOCK, reason=f"kill switch: {reason}", actor="")
+            reason = f"kill switch: {switch.get('reason', '')}"
+            return ToolOverride(tool=tool, risk=risk, action=Action.BLOCK, reason=reason, actor=switch.get("actor", ""))
         if row is None:
             return None
         return ToolOverride(

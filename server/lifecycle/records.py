@@ -99,11 +99,12 @@ def insert(
     if status.is_terminal and status != CallStatus.ALLOWED:
         row.finished_at = row.created_at
     with store.write() as session:
-        _add_with_event(session, row, event_type=event_type, reason=error or verdict.reason, store=store)
+        add_with_event(session, row, event_type=event_type, reason=error or verdict.reason)
     return row
 
 
-def _add_with_event(session: Session, row: ToolCall, *, event_type: str, reason: str, store: Store) -> None:
+def add_with_event(session: Session, row: ToolCall, *, event_type: str, reason: str) -> None:
+    """Add a new call row and its first audit event to the caller's transaction."""
     session.add(row)
     audit.append(
         session,

@@ -1,0 +1,97 @@
+"""Group commit for allowed calls: the record of a call that ran at once is written in batches.
+
+Allowed calls are the hot path ("the guard must cost next to nothing"), and a synchronous commit
+costs an fsync per call. So an allowed call's row and its audit event are queued and committed by
+one background thread, many calls per transaction (each call still gets its row and its one event in
+the same transaction). The price is a window of ``flush_interval`` in which a crash of the process
+can lose the record of calls that already ran; held calls and decisions never take this path: they
+are committed before anyone is told.
+
+Fail closed: when a flush fails, the journal turns unhealthy and the gateway refuses allowed calls
+until a later flush succeeds; queued records are kept and retried, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+
+from server.lifecycle.records import add_with_event
+from server.store.db import Store
+from server.store.models import ToolCall
+
+logger = logging.getLogger(__name__)
+
+
+class Journal:
+    def __init__(self, store: Store, *, flush_interval: float = 0.02, max_batch: int = 500) -> None:
+        self.store = store
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self._queue: deque[ToolCall] = deque()
+        self._cond = threading.Condition()
+        self._healthy = True
+        self._closed = False
+        self._flushing = False
+        self._thread = threading.Thread(target=self._loop, name="countersign-journal", daemon=True)
+        self._thread.start()
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    def append(self, row: ToolCall) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("journal is closed")
+            self._queue.append(row)
+            self._cond.notify_all()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Block until everything queued so far is committed. False on timeout or failure."""
+        with self._cond:
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: (not self._queue and not self._flushing) or not self._healthy, timeout)
+
+    def close(self) -> None:
+        self.flush()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._queue) or self._closed)
+                if self._closed and not self._queue:
+                    return
+                # Let a few more calls arrive so one fsync covers them all.
+                self._cond.wait(timeout=self.flush_interval)
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+                self._flushing = True
+            ok = self._write(batch)
+            with self._cond:
+                if not ok:
+                    self._queue.extendleft(reversed(batch))
+                self._flushing = False
+                self._healthy = ok
+                self._cond.notify_all()
+            if not ok:
+                with self._cond:
+                    self._cond.wait(timeout=1.0)  # back off before retrying a failing database
+
+    def _write(self, batch: list[ToolCall]) -> bool:
+        try:
+            with self.store.write() as session:
+                for row in batch:
+                    add_with_event(session, row, event_type="allowed", reason=_reason(row))
+        except Exception:  # a dead database must not kill the journal thread; it retries and reports unhealthy
+            logger.exception("could not record %d allowed calls; refusing allowed calls until it recovers", len(batch))
+            return False
+        return True
+
+
+def _reason(row: ToolCall) -> str:
+    return "; ".join((row.verdict or {}).get("reasons", []))
