@@ -6,10 +6,11 @@ next call on every instance sharing the database, with no restart. Every change 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import select
 
 from server.policy.types import Action, Risk, ToolOverride
 from server.store import audit
@@ -18,6 +19,8 @@ from server.store.models import Setting, ToolRiskOverride
 from tools.contract import ToolRegistry
 
 KILL_SWITCH = "kill_switch"
+_OVERRIDE_SQL = sa.text("SELECT risk, action, reason, actor FROM tool_risk_override WHERE tool = :tool")
+_SWITCH_SQL = sa.text("SELECT value FROM setting WHERE key = :key")
 
 
 class Overrides:
@@ -27,14 +30,11 @@ class Overrides:
 
     def for_tool(self, tool: str) -> ToolOverride | None:
         """The override in force for a tool: the kill switch blocks act tools before anything else."""
-        # Plain column reads, one transaction: this runs on every call, including allowed ones.
+        # Plain SQL in one read transaction: this runs on every call, including allowed ones.
         with self.store.read() as session:
-            row = session.execute(
-                sa.select(
-                    ToolRiskOverride.risk, ToolRiskOverride.action, ToolRiskOverride.reason, ToolRiskOverride.actor
-                ).where(col(ToolRiskOverride.tool) == tool)
-            ).first()
-            switch = session.execute(sa.select(Setting.value).where(col(Setting.key) == KILL_SWITCH)).scalar()
+            row = session.execute(_OVERRIDE_SQL, {"tool": tool}).first()
+            raw = session.execute(_SWITCH_SQL, {"key": KILL_SWITCH}).scalar()
+        switch = json.loads(raw) if isinstance(raw, str) else raw
         spec = self.registry.get(tool)
         if switch and switch.get("on") and spec is not None and spec.category == "act":
             risk = Risk(row.risk) if row is not None else Risk(spec.risk)

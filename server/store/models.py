@@ -27,6 +27,7 @@ class ToolCall(SQLModel, table=True):
         sa.Index("ix_tool_call_status_priority", "status", "priority"),
         sa.Index("ix_tool_call_agent_status", "agent", "status"),
         sa.Index("ix_tool_call_tool_created", "tool", "created_at"),
+        sa.Index("ix_tool_call_action_created", "action", "created_at"),  # insights scan by period
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -177,3 +178,32 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(max_length=64)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored here."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie token
+    user_name: str = Field(max_length=200, index=True)
+    # Per-session CSRF token, sent back in every form and X-CSRF-Token header.
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt, kept to throttle password guessing by name and by address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        sa.Index("ix_login_attempt_name_at", "name", "at"),
+        sa.Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    address: str = Field(max_length=100)
+    succeeded: bool = False
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -70,4 +70,6 @@ def hold(
         on_behalf_of=on_behalf_of,
         justification=Justification(reason="customer asked", confidence=0.8),
     )
-    return insert(store, new, held_verdict(required=required, queue=queue, expires=expires), CallStatus.HELD, event_type="held")
+    return insert(
+        store, new, held_verdict(required=required, queue=queue, expires=expires), CallStatus.HELD, event_type="held"
+    )

@@ -19,7 +19,13 @@ ledger = sa.Table(
     sa.Column("amount", sa.Float, nullable=False),
 )
 # Idempotent effects are unique per key: the second attempt with the same key acts zero times.
-sa.Index("ux_test_ledger_idem", ledger.c.call_key, unique=True, postgresql_where=ledger.c.tool == "idem_pay", sqlite_where=ledger.c.tool == "idem_pay")
+sa.Index(
+    "ux_test_ledger_idem",
+    ledger.c.call_key,
+    unique=True,
+    postgresql_where=ledger.c.tool == "idem_pay",
+    sqlite_where=ledger.c.tool == "idem_pay",
+)
 
 IDEMPOTENT = "idem_pay"
 PLAIN = "plain_pay"
@@ -38,11 +44,15 @@ def runner(engine: Engine, *, before_effect: Any = None, after_effect: Any = Non
         with engine.begin() as conn:
             if tool == IDEMPOTENT:
                 assert key, "the gateway must pass the idempotency key"
-                exists = conn.execute(sa.select(ledger.c.id).where(ledger.c.call_key == key, ledger.c.tool == tool)).first()
+                exists = conn.execute(
+                    sa.select(ledger.c.id).where(ledger.c.call_key == key, ledger.c.tool == tool)
+                ).first()
                 if exists is None:
                     conn.execute(ledger.insert().values(call_key=key, tool=tool, amount=arguments["amount"]))
             else:
-                conn.execute(ledger.insert().values(call_key=arguments.get("ref", "-"), tool=tool, amount=arguments["amount"]))
+                conn.execute(
+                    ledger.insert().values(call_key=arguments.get("ref", "-"), tool=tool, amount=arguments["amount"])
+                )
         if after_effect:
             after_effect()
         return ToolOutcome({"paid": arguments["amount"]})

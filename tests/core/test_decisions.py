@@ -32,7 +32,9 @@ def _status(store: Store, call_id: str) -> str:
 
 def _events(store: Store, call_id: str) -> list[AuditEvent]:
     with store.read() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.call_id == call_id).order_by(col(AuditEvent.seq))).all())
+        return list(
+            session.exec(select(AuditEvent).where(AuditEvent.call_id == call_id).order_by(col(AuditEvent.seq))).all()
+        )
 
 
 def test_single_approval_approves_and_audits(store: Store) -> None:
@@ -145,9 +147,7 @@ def test_edit_then_approve_stores_diff_and_rebinds_hash(store: Store) -> None:
 def test_edit_that_the_policy_would_block_is_refused(store: Store) -> None:
     call = hold(store)
     with pytest.raises(InvalidDecision, match="blocked"):
-        decisions.approve(
-            store, call.id, ALICE, edited_arguments={"amount": 9e9}, reclassify=_reclassify(Action.BLOCK)
-        )
+        decisions.approve(store, call.id, ALICE, edited_arguments={"amount": 9e9}, reclassify=_reclassify(Action.BLOCK))
     assert _status(store, call.id) == CallStatus.HELD
 
 

@@ -103,16 +103,25 @@ def test_edited_refund_runs_with_the_edited_amount(runtime: Runtime) -> None:
     assert outcome.call.status == CallStatus.SUCCEEDED
     assert outcome.diff == [{"field": "amount", "before": 400.0, "after": 150.0}]
     with runtime.store.engine.connect() as conn:
-        amounts = conn.execute(sa.text("SELECT amount_cents FROM bo_refund WHERE status = 'issued' ORDER BY created_at DESC, id DESC LIMIT 1")).scalar_one()
+        amounts = conn.execute(
+            sa.text(
+                "SELECT amount_cents FROM bo_refund WHERE status = 'issued' ORDER BY created_at DESC, id DESC LIMIT 1"
+            )
+        ).scalar_one()
     assert amounts == 15000
 
 
 def test_override_governs_the_next_call_without_restart(runtime: Runtime) -> None:
     call = NewCall(tool="search_customers", arguments={"query": "acme"}, agent="a")
     assert runtime.gateway.submit(call).call.status == CallStatus.ALLOWED
-    other = build_runtime(Settings(database_url=str(runtime.store.engine.url.render_as_string(hide_password=False)),
-                                   policies=REPO / "policies"))
-    other.gateway.overrides.set("search_customers", risk=Risk.HIGH, action=Action.HOLD, reason="audit week", actor="root")
+    other = build_runtime(
+        Settings(
+            database_url=str(runtime.store.engine.url.render_as_string(hide_password=False)), policies=REPO / "policies"
+        )
+    )
+    other.gateway.overrides.set(
+        "search_customers", risk=Risk.HIGH, action=Action.HOLD, reason="audit week", actor="root"
+    )
     other.close()
     assert runtime.gateway.submit(call).call.status == CallStatus.HELD
 

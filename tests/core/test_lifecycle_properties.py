@@ -1,7 +1,8 @@
-"""A hypothesis state machine: random submit/approve/reject/edit/expire/execute/crash steps never break the invariants."""
+"""A hypothesis state machine: random lifecycle steps (submit, approve, edit, expire, crash...) keep the invariants."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -46,34 +47,39 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(target=calls, required=st.integers(1, 2), idempotent=st.booleans(), amount=st.integers(1, 500))
     def submit(self, required: int, idempotent: bool, amount: int) -> str:
         tool = ledger.IDEMPOTENT if idempotent else ledger.PLAIN
-        call = hold(self.store, tool=tool, arguments={"amount": float(amount), "ref": f"r{amount}"}, required=required,
-                    on_behalf_of="ann", expires=600)
+        call = hold(
+            self.store,
+            tool=tool,
+            arguments={"amount": float(amount), "ref": f"r{amount}"},
+            required=required,
+            on_behalf_of="ann",
+            expires=600,
+        )
         return call.id
 
     @rule(call_id=calls, who=st.sampled_from(PEOPLE))
     def approve(self, call_id: str, who: Person) -> None:
-        try:
+        with contextlib.suppress(LifecycleError):
             decisions.approve(self.store, call_id, who)
-        except LifecycleError:
-            pass
 
     @rule(call_id=calls, who=st.sampled_from(PEOPLE), amount=st.integers(1, 500), block=st.booleans())
     def edit_and_approve(self, call_id: str, who: Person, amount: int, block: bool) -> None:
         def reclassify(call: ToolCall, args: dict[str, Any]) -> Verdict:
             return Verdict(action=Action.BLOCK if block else Action.HOLD, risk=Risk.HIGH, reasons=("edit",))
 
-        try:
-            decisions.approve(self.store, call_id, who, edited_arguments={"amount": float(amount), "ref": f"e{amount}"},
-                              reclassify=reclassify)
-        except LifecycleError:
-            pass
+        with contextlib.suppress(LifecycleError):
+            decisions.approve(
+                self.store,
+                call_id,
+                who,
+                edited_arguments={"amount": float(amount), "ref": f"e{amount}"},
+                reclassify=reclassify,
+            )
 
     @rule(call_id=calls, who=st.sampled_from(PEOPLE))
     def reject(self, call_id: str, who: Person) -> None:
-        try:
+        with contextlib.suppress(LifecycleError):
             decisions.reject(self.store, call_id, who, reason="no")
-        except LifecycleError:
-            pass
 
     @rule(minutes=st.integers(1, 15))
     def time_passes_and_sweep(self, minutes: int) -> None:
@@ -105,7 +111,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         with self.store.read() as session:
             rows = session.exec(ToolCall.__table__.select()).all()  # type: ignore[attr-defined]
             for row in rows:
-                executed = row.status in {CallStatus.EXECUTING, CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.UNKNOWN_OUTCOME}
+                executed = row.status in {
+                    CallStatus.EXECUTING,
+                    CallStatus.SUCCEEDED,
+                    CallStatus.FAILED,
+                    CallStatus.UNKNOWN_OUTCOME,
+                }
                 approvers = {
                     d.actor
                     for d in session.exec(Decision.__table__.select().where(Decision.call_id == row.id)).all()  # type: ignore[attr-defined]
@@ -115,7 +126,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                     assert len(approvers) >= row.required_approvals
                     assert "ann" not in approvers  # the requester never approves their own call
                     assert arguments_hash(json.loads(row.arguments)) == row.args_hash
-                effects = ledger.effects(self.store.engine, row.idempotency_key if row.tool == ledger.IDEMPOTENT else None)
+                effects = ledger.effects(
+                    self.store.engine, row.idempotency_key if row.tool == ledger.IDEMPOTENT else None
+                )
                 if row.tool == ledger.IDEMPOTENT:
                     assert effects <= 1
                     if row.status == CallStatus.SUCCEEDED:
@@ -133,4 +146,3 @@ TestLifecycle = LifecycleMachine.TestCase
 TestLifecycle.settings = settings(
     max_examples=30, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-
