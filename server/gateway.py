@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import col, select
@@ -93,7 +93,7 @@ class Gateway:
         """Classify and record a call; run it now if allowed. Raises StoreUnavailable (fail closed)."""
         spec = self.registry.get(new.tool)
         if spec is not None and not new.summary:
-            new = NewCall(**{**new.__dict__, "summary": spec.summarize(new.arguments)})
+            new = replace(new, summary=spec.summarize(new.arguments))
         verdict = self.classify(new.tool, new.arguments, agent=new.agent, justification=new.justification)
         if verdict.action == Action.BLOCK:
             call = records.insert(
@@ -126,7 +126,7 @@ class Gateway:
         call.is_error = outcome.is_error
         call.error = outcome.result.get("error") if outcome.is_error and isinstance(outcome.result, dict) else None
         call.finished_at = self.store.now()
-        self.journal.append(ToolCall(**call.model_dump()))  # a copy: the journal's thread owns it from here
+        self.journal.append(call)  # the journal only reads the row (Core insert), so sharing it is safe
         return call
 
     def get_call(self, call_id: str) -> ToolCall | None:

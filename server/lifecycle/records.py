@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from server.canonical import arguments_hash, canonical_json
+from server.canonical import canonical_json, sha256_hex
 from server.lifecycle.states import CallStatus
 from server.policy.types import Justification, Verdict
 from server.store import audit
@@ -57,7 +57,7 @@ def build_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) 
         summary=new.summary[:500],
         proposed_arguments=args_text,
         arguments=args_text,
-        args_hash=arguments_hash(new.arguments),
+        args_hash=sha256_hex(args_text),
         justification=justification or None,
         confidence=new.justification.confidence,
         evidence_count=len(new.justification.evidence),
@@ -106,19 +106,23 @@ def insert(
 def add_with_event(session: Session, row: ToolCall, *, event_type: str, reason: str) -> None:
     """Add a new call row and its first audit event to the caller's transaction."""
     session.add(row)
-    audit.append(
-        session,
-        at=row.created_at,
-        event_type=event_type,
-        actor=row.agent,
-        actor_kind="agent",
-        call_id=row.id,
-        tool=row.tool,
-        after_status=row.status,
-        reason=reason,
-        category=row.category,
-        args_hash=row.args_hash,
-        data={
+    audit.append(session, **first_event(row, event_type=event_type, reason=reason))
+
+
+def first_event(row: ToolCall, *, event_type: str, reason: str) -> dict[str, Any]:
+    """The audit event that records a call's arrival: what was asked, by whom, and what the policy said."""
+    return {
+        "at": row.created_at,
+        "event_type": event_type,
+        "actor": row.agent,
+        "actor_kind": "agent",
+        "call_id": row.id,
+        "tool": row.tool,
+        "after_status": row.status,
+        "reason": reason,
+        "category": row.category,
+        "args_hash": row.args_hash,
+        "data": {
             "arguments": json.loads(row.arguments),
             "justification": row.justification,
             "matched_rules": (row.verdict or {}).get("matched_rules", []),
@@ -126,4 +130,4 @@ def add_with_event(session: Session, row: ToolCall, *, event_type: str, reason: 
             "on_behalf_of": row.on_behalf_of,
             "policy_version": row.policy_version,
         },
-    )
+    }

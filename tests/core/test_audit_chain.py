@@ -71,3 +71,19 @@ def test_exported_jsonl_verifies_offline_and_detects_edits(store: Store) -> None
     assert audit.verify_rows(iter(rows)).ok
     rows[1]["actor"] = "mallory"
     assert audit.verify_rows(iter(rows)).broken_seq == 2
+
+
+def test_batched_events_chain_exactly_like_single_ones(store: Store) -> None:
+    _history(store)
+    when = store.now()
+    with store.write() as session:
+        audit.append_many(
+            session,
+            [
+                {"at": when, "event_type": "allowed", "actor": f"a{i}", "actor_kind": "agent", "data": {"i": i}}
+                for i in range(3)
+            ],
+        )
+        audit.append(session, at=when, event_type="note", actor="root", actor_kind="person")
+    report = _verify(store)
+    assert report.ok and report.events == 10
