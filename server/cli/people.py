@@ -1,0 +1,100 @@
+"""`countersign user|agent|token ...`: people, agents and their credentials.
+
+Secrets are printed once, alone on the last line of output, and stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from server.config import Settings
+from server.people import People, PeopleError
+from server.store.db import Store
+
+user_app = typer.Typer(no_args_is_help=True)
+agent_app = typer.Typer(no_args_is_help=True)
+token_app = typer.Typer(no_args_is_help=True)
+
+
+class RoleChoice(StrEnum):
+    reviewer = "reviewer"
+    admin = "admin"
+
+
+def _people() -> People:
+    return People(Store.open(Settings().database_url))
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(1)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name, e.g. ana or ana@example.com.")],
+    role: Annotated[RoleChoice, typer.Option(help="reviewer decides calls in their queues; admin does everything.")],
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", help="A queue this reviewer decides (repeat; none: every queue).")
+    ] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Add a reviewer or admin who signs in with a password."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = _people().create_user(name, role.value, password=password, queues=queue)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    queues = ", ".join(user.queues) if user.queues else "every queue"
+    typer.echo(f"added {user.role} {user.name} ({queues})")
+
+
+@agent_app.command("add")
+def agent_add(
+    name: Annotated[str, typer.Argument(help="The agent's name, recorded on every call it makes.")],
+    label: Annotated[str, typer.Option(help="A note on where this token is used.")] = "",
+) -> None:
+    """Create a bearer token for an agent to call /mcp. Printed once, on the last line."""
+    try:
+        token = _people().create_agent_token(name, label=label)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"agent {name}: send this as 'Authorization: Bearer <token>' to /mcp (shown once):")
+    typer.echo(token)
+
+
+@agent_app.command("revoke")
+def agent_revoke(name: Annotated[str, typer.Argument(help="The agent whose tokens stop working.")]) -> None:
+    """Revoke every token of an agent (running servers notice within seconds)."""
+    count = _people().revoke_tokens(name, kind="agent")
+    typer.echo(f"revoked {count} token(s) of agent {name}")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option("--user", help="The person the token acts as.")],
+    label: Annotated[str, typer.Option(help="A note on where this token is used.")] = "",
+) -> None:
+    """Create an API token acting as a person (JSON API). Printed once, on the last line."""
+    try:
+        token = _people().create_person_token(user, label=label)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"API token for {user}: send it as 'Authorization: Bearer <token>' to /api (shown once):")
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    user: Annotated[str, typer.Option("--user", help="The person whose API tokens stop working.")],
+) -> None:
+    """Revoke every API token of a person."""
+    count = _people().revoke_tokens(user, kind="person")
+    typer.echo(f"revoked {count} token(s) of {user}")

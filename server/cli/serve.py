@@ -1,0 +1,159 @@
+"""`countersign serve|demo|stdio`: run the gateway over HTTP (web, API and MCP) or over stdio."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from server.config import Settings
+from server.people import PeopleError, check_name
+from server.runtime import Runtime, build_runtime, seed_demo, sweeping
+from server.store.models import ApiToken, User
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEMO_AGENT = "demo-agent"
+FIRST_ADMIN = "admin"
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the top-level serving commands."""
+    app.command()(serve)
+    app.command()(demo)
+    app.command()(stdio)
+
+
+def serve(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
+    """Serve the web pages, the JSON API and MCP (streamable HTTP at /mcp)."""
+    settings = _http_settings(host, port)
+    _logging()
+    runtime = build_runtime(settings)
+    _first_admin(runtime)
+    _run_http(settings, runtime, host, port)
+
+
+def demo(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
+    """Seed the demo back office if it is empty, then serve."""
+    settings = _http_settings(host, port)
+    _logging()
+    runtime = build_runtime(settings)
+    if seed_demo(runtime):
+        typer.echo("seeded the demo back office", err=True)
+    _first_admin(runtime)
+    token = _demo_agent_token(runtime)
+    if token is not None:
+        typer.echo(f"demo agent token for {DEMO_AGENT} (shown once; send as 'Authorization: Bearer ...' to /mcp):")
+        typer.echo(token)
+    _run_http(settings, runtime, host, port)
+
+
+def stdio(
+    agent: Annotated[str, typer.Option(help="The agent name recorded on every call.")] = "stdio-agent",
+) -> None:
+    """Serve MCP on stdin/stdout for one agent (Claude Desktop, Claude Code, Cursor...)."""
+    try:
+        check_name(agent, "agent name")
+    except PeopleError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    # Imported here: the MCP SDK is heavy, and the other commands do not need it.
+    from server.mcp import build_server, fixed_agent
+    from server.mcp.stdio import serve_stdio
+
+    _logging()  # stdout carries the protocol: every log line goes to stderr
+    settings = Settings()
+    runtime = build_runtime(settings)
+    server = build_server(runtime.gateway, settings, resolve_agent=fixed_agent(agent))
+
+    async def main() -> None:
+        async with sweeping(runtime):
+            await serve_stdio(server)
+
+    try:
+        anyio.run(main)
+    finally:
+        runtime.close()
+
+
+def _http_settings(host: str, port: int) -> Settings:
+    settings = Settings()
+    if "COUNTERSIGN_BASE_URL" not in os.environ:
+        # Review links must point where we listen; an explicit base URL (a proxy's) wins.
+        shown = DEFAULT_HOST if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - comparing, not binding
+        settings = settings.model_copy(update={"base_url": f"http://{_bracketed(shown)}:{port}"})
+    return settings
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> None:
+    import uvicorn
+
+    from web.app import create_app  # the composition root is the one place in server/ that serves web/
+
+    app: Any = create_app(settings, runtime)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            server_header=False,
+            log_config=None,
+            # Held calls wait inline for up to a minute; do not hold a shutdown for them (they are stored).
+            timeout_graceful_shutdown=3,
+        )
+    finally:
+        runtime.close()
+
+
+def _demo_agent_token(runtime: Runtime) -> str | None:
+    """A token for the demo agent, made only when no agent has one yet."""
+    from sqlmodel import select
+
+    with runtime.store.read() as session:
+        if session.exec(select(ApiToken).where(ApiToken.principal_kind == "agent")).first() is not None:
+            return None
+    return runtime.people.create_agent_token(DEMO_AGENT, label="countersign demo")
+
+
+def _first_admin(runtime: Runtime) -> None:
+    """On a database without users, create ``admin``: COUNTERSIGN_ADMIN_PASSWORD, or a password printed once."""
+    from sqlmodel import select
+
+    with runtime.store.read() as session:
+        if session.exec(select(User)).first() is not None:
+            return
+    given = runtime.settings.admin_password
+    password = given or secrets.token_urlsafe(12)
+    try:
+        runtime.people.create_user(FIRST_ADMIN, "admin", password=password)
+    except PeopleError as exc:
+        if runtime.people.get_user(FIRST_ADMIN) is not None:
+            return  # another instance sharing the database created it first
+        typer.echo(f"error: cannot create the first admin: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if given:
+        typer.echo(f"created user {FIRST_ADMIN!r} with the password from COUNTERSIGN_ADMIN_PASSWORD", err=True)
+        return
+    signin = f"{runtime.settings.base_url}/signin"
+    typer.echo(f"created user {FIRST_ADMIN!r}; its password (shown once; sign in at {signin}):")
+    typer.echo(password)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=os.environ.get("COUNTERSIGN_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,200 @@
+"""Every result an agent can get from a tools/call, in one place (DESIGN.md, "Outcome shapes").
+
+| outcome              | isError         | structuredContent                                          |
+|----------------------|-----------------|------------------------------------------------------------|
+| executed             | as the tool did | the tool's own; ``_meta["countersign/call"]`` has call_id, |
+|                      |                 | verdict, approvers and the reviewer's edit diff            |
+| pending_approval     | false           | status, call_id, queue, review_url, expires_at             |
+| rejected             | true            | status, call_id, reason, reviewer, do_not_retry            |
+| blocked              | true            | status, call_id, rule, reason, do_not_retry                |
+| expired              | true            | status, call_id, expired_at, do_not_retry                  |
+| failed, unknown_     | true            | status, call_id, error, do_not_retry                       |
+| outcome, cancelled   |                 |                                                            |
+| invalid_arguments    | true            | status, call_id, field, error, do_not_retry: false         |
+| error (gateway)      | true            | status "error", error                                      |
+
+The text content repeats the structured content as JSON (executed) or says in one plain sentence
+what happened and what to do next, for models that only read text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import mcp_types as types
+
+from server.lifecycle.diff import argument_diff, describe_diff
+from server.lifecycle.states import WAITING, CallStatus
+from server.store.models import Decision, ToolCall
+
+CALL_META = "countersign/call"
+PENDING = "pending_approval"
+
+
+def review_url(base_url: str, call_id: str) -> str:
+    return f"{base_url.rstrip('/')}/calls/{call_id}"
+
+
+def for_call(call: ToolCall, decisions: Sequence[Decision], *, base_url: str) -> types.CallToolResult:
+    """The result an agent gets for ``call`` as it stands now."""
+    status = CallStatus(call.status)
+    if status in WAITING:
+        return pending(call, base_url=base_url)
+    if status in (CallStatus.ALLOWED, CallStatus.SUCCEEDED):
+        return executed(call, decisions)
+    if status == CallStatus.BLOCKED:
+        return blocked(call)
+    if status == CallStatus.REJECTED:
+        reviewer = next((d.actor for d in reversed(decisions) if d.kind == "reject"), None)
+        return _refusal(
+            call,
+            {"reason": call.error, "reviewer": reviewer},
+            f"A person ({reviewer or 'a reviewer'}) rejected this call: {call.error}. Nothing was done. "
+            "Do not retry it; tell the user why, or ask them how to proceed.",
+        )
+    if status == CallStatus.EXPIRED:
+        expired_at = call.finished_at or call.expires_at
+        return _refusal(
+            call,
+            {"expired_at": _iso(expired_at)},
+            "Nobody approved this call before it expired, so nothing was done. Do not retry it on your own; "
+            "ask the user whether it is still wanted.",
+        )
+    if status == CallStatus.UNKNOWN_OUTCOME:
+        return _refusal(
+            call,
+            {"error": call.error},
+            "The gateway stopped while this call ran, and it cannot tell whether the tool acted. A person will "
+            "check. Do not retry it.",
+        )
+    if status == CallStatus.CANCELLED:
+        return _refusal(call, {"reason": call.error}, f"This call was withdrawn before a decision: {call.error}.")
+    return _refusal(  # FAILED: the approved call ran and the tool refused or crashed
+        call,
+        {"error": call.error},
+        f"The approved call failed when it ran: {call.error}. Do not retry it without asking the user.",
+    )
+
+
+def executed(call: ToolCall, decisions: Sequence[Decision] = ()) -> types.CallToolResult:
+    """The tool's own result, with the gateway's notes in ``_meta`` (and in text when a person edited it)."""
+    result = call.result
+    structured = result if isinstance(result, dict) else {"result": result}
+    changes = argument_diff(json.loads(call.proposed_arguments), json.loads(call.arguments))
+    approvers = sorted({d.actor for d in decisions if d.kind == "approve" and d.args_hash == call.args_hash})
+    verdict = call.verdict or {}
+    note: dict[str, Any] = {
+        "call_id": call.id,
+        "status": call.status,
+        "verdict": {
+            "action": verdict.get("action", call.action),
+            "risk": call.risk,
+            "queue": call.queue,
+            "rules": list(verdict.get("matched_rules", [])),
+        },
+        "approvers": approvers,
+    }
+    content: list[types.TextContent] = [types.TextContent(type="text", text=_json(structured))]
+    if changes:
+        note["diff"] = changes
+        note["changes"] = describe_diff(changes)
+        content.append(
+            types.TextContent(
+                type="text",
+                text=(
+                    f"Note: a person changed the arguments before approving ({note['changes']}). "
+                    "The result above is for the changed call."
+                ),
+            )
+        )
+    return types.CallToolResult(
+        content=list(content), structured_content=structured, is_error=bool(call.is_error), meta={CALL_META: note}
+    )
+
+
+def pending(call: ToolCall, *, base_url: str) -> types.CallToolResult:
+    url = review_url(base_url, call.id)
+    data = {
+        "status": PENDING,
+        "call_id": call.id,
+        "queue": call.queue,
+        "review_url": url,
+        "expires_at": _iso(call.expires_at),
+    }
+    progress = "approved and running" if call.status != CallStatus.HELD else "waiting for a person's approval"
+    text = (
+        f"This call is {progress} ({call.summary or call.tool}); nothing has been done yet. A reviewer in the "
+        f"{call.queue!r} queue decides at {url}; the call expires at {data['expires_at']}. "
+        f'Call await_decision with call_id "{call.id}" to get the result. Do not repeat the original call.'
+    )
+    return types.CallToolResult(content=[_text(text)], structured_content=data, is_error=False)
+
+
+def blocked(call: ToolCall) -> types.CallToolResult:
+    verdict = call.verdict or {}
+    rules = list(verdict.get("matched_rules", []))
+    rule = rules[0] if rules else None
+    reason = call.error or "; ".join(verdict.get("reasons", [])) or "refused by policy"
+    return _refusal(
+        call,
+        {"rule": rule, "reason": reason},
+        f"Refused by policy{f' (rule {rule})' if rule else ''}: {reason}. Nothing was done. "
+        "Do not retry this call or work around it; tell the user it needs a person.",
+    )
+
+
+def invalid_arguments(message: str, *, field: str | None, call_id: str | None) -> types.CallToolResult:
+    data = {
+        "status": "invalid_arguments",
+        "call_id": call_id,
+        "field": field,
+        "error": message,
+        "do_not_retry": False,
+    }
+    text = f"Invalid arguments: {message}. Nothing was done; fix the arguments and call again."
+    return types.CallToolResult(content=[_text(text)], structured_content=data, is_error=True)
+
+
+def gateway_error(message: str) -> types.CallToolResult:
+    """A refusal that is not about one stored call: unknown call id, database down, unknown tool."""
+    return types.CallToolResult(
+        content=[_text(message)], structured_content={"status": "error", "error": message}, is_error=True
+    )
+
+
+def pending_list(calls: Sequence[ToolCall], *, base_url: str) -> types.CallToolResult:
+    items = [
+        {
+            "call_id": call.id,
+            "tool": call.tool,
+            "summary": call.summary,
+            "status": call.status,
+            "queue": call.queue,
+            "review_url": review_url(base_url, call.id),
+            "created_at": _iso(call.created_at),
+            "expires_at": _iso(call.expires_at),
+        }
+        for call in calls
+    ]
+    data = {"calls": items, "count": len(items)}
+    return types.CallToolResult(content=[_text(_json(data))], structured_content=data, is_error=False)
+
+
+def _refusal(call: ToolCall, fields: dict[str, Any], text: str) -> types.CallToolResult:
+    data = {"status": call.status, "call_id": call.id, **fields, "do_not_retry": True}
+    return types.CallToolResult(content=[_text(text)], structured_content=data, is_error=True)
+
+
+def _text(text: str) -> types.TextContent:
+    return types.TextContent(type="text", text=text)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

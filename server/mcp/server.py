@@ -1,0 +1,285 @@
+"""The MCP server: the low-level SDK ``Server`` with tools listed from the registry at runtime.
+
+A ``tools/call`` of a business tool goes: check the arguments (invalid ones are recorded and
+refused) -> ``Gateway.submit`` (classify; allowed calls run at once) -> if held, wait inline for a
+decision while sending progress -> map the call to a result (``outcomes.py``). ``await_decision``
+and ``list_my_pending_calls`` read the agent's own calls. The gateway's methods block, so they run
+in worker threads; the event loop only waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
+
+from server.canonical import canonical_json
+from server.config import Settings
+from server.gateway import Gateway
+from server.lifecycle.decisions import decisions_for
+from server.lifecycle.records import NewCall
+from server.lifecycle.states import WAITING, CallStatus
+from server.mcp import outcomes
+from server.mcp.arguments import (
+    ArgumentError,
+    ParsedCall,
+    Validators,
+    as_object,
+    check_schema,
+    parse_call,
+    split_justification,
+)
+from server.mcp.catalog import AWAIT_DECISION, LIST_MY_PENDING, MAX_WAIT_SECONDS, Catalog, build_catalog
+from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
+from server.store.db import StoreUnavailable
+from server.store.models import ToolCall
+
+logger = logging.getLogger(__name__)
+
+SERVER_NAME = "countersign"
+INSTRUCTIONS = (
+    "Countersign guards these business tools. Reading and preparing run at once. Calls that move money, "
+    "message customers or change records may wait for a person's approval: the call then answers "
+    "status pending_approval with a call_id; call await_decision with it (repeatedly if needed) to get the "
+    "real result. Never repeat a held or refused call. Pass `justification` (reason, evidence, confidence) "
+    "with risky calls: reviewers approve well-evidenced calls faster."
+)
+UNAVAILABLE = "The gateway's database is unavailable, so nothing was done. Try again in a minute."
+INTERNAL = "The gateway hit an internal error (it is logged). Check list_my_pending_calls before retrying."
+
+
+_UNSET = object()
+# `arguments` that were not a JSON object, set by NonObjectArguments for the handler of the same request.
+_raw_arguments: ContextVar[object] = ContextVar("countersign_raw_arguments", default=_UNSET)
+
+
+class NonObjectArguments:
+    """Lets a tools/call whose ``arguments`` is a string, list or number reach our handler.
+
+    The SDK validates params before any handler and answers a bare "Invalid request parameters";
+    an agent learns more from a tool error naming the problem, and the attempt is recorded.
+    """
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params
+        arguments = params.get("arguments") if ctx.method == "tools/call" and isinstance(params, Mapping) else None
+        if params is None or arguments is None or isinstance(arguments, dict):
+            return await call_next(ctx)
+        token = _raw_arguments.set(arguments)
+        try:
+            return await call_next(replace(ctx, params={**params, "arguments": {}}))
+        finally:
+            _raw_arguments.reset(token)
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """How long a tools/call waits for a decision, and how often it reports progress meanwhile."""
+
+    inline_wait: float
+    progress_interval: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WaitOptions:
+        return cls(settings.inline_wait_seconds, settings.progress_interval_seconds)
+
+    def clamp(self, requested: object) -> float:
+        """A wait asked for by the agent, within 0..MAX_WAIT_SECONDS; anything else means the default."""
+        if isinstance(requested, bool) or not isinstance(requested, int | float) or not math.isfinite(requested):
+            return min(self.inline_wait, MAX_WAIT_SECONDS)
+        return max(0.0, min(float(requested), MAX_WAIT_SECONDS))
+
+
+class GuardedTools:
+    """The handlers of the MCP server, bound to one gateway."""
+
+    def __init__(self, gateway: Gateway, *, base_url: str, waits: WaitOptions, resolve_agent: ResolveAgent) -> None:
+        self.gateway = gateway
+        self.base_url = base_url
+        self.waits = waits
+        self.resolve_agent = resolve_agent
+        self.catalog: Catalog = build_catalog(gateway.registry)
+        self.validators = Validators(self.catalog.schemas)
+
+    # --- handlers -------------------------------------------------------------------------------
+
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=list(self.catalog.tools))
+
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        raw = _raw_arguments.get()
+        arguments = raw if raw is not _UNSET else params.arguments
+        identity = identify(ctx, self.resolve_agent)
+        if identity is None:  # the HTTP layer refuses unauthenticated requests; this is a second lock
+            return outcomes.gateway_error("This request carries no agent credentials; nothing was done.")
+        try:
+            if params.name == AWAIT_DECISION:
+                return await self._await_decision(ctx, identity, arguments)
+            if params.name == LIST_MY_PENDING:
+                return await self._list_pending(identity, arguments)
+            return await self._guarded_call(ctx, identity, params.name, arguments)
+        except StoreUnavailable:
+            logger.warning("database unavailable during %s", params.name, exc_info=True)
+            return outcomes.gateway_error(UNAVAILABLE)
+        except Exception:  # top-level handler: a tool error result, never a stack trace on the wire
+            logger.exception("tools/call %s by %s failed", params.name, identity.agent)
+            return outcomes.gateway_error(INTERNAL)
+
+    async def set_logging_level(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SetLevelRequestParams
+    ) -> types.EmptyResult:
+        # Accepted for older clients; the gateway sends no log notifications, so there is nothing to filter.
+        logger.debug("client asked for log level %s", params.level)
+        return types.EmptyResult()
+
+    # --- business tools -------------------------------------------------------------------------
+
+    async def _guarded_call(
+        self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity, name: str, arguments: object
+    ) -> types.CallToolResult:
+        spec = self.gateway.registry.get(name)
+        if spec is None:
+            return outcomes.gateway_error(f"Unknown tool {name!r}; call tools/list to see the tools you can use.")
+        try:
+            parsed = _parse(spec, arguments, self.validators)
+        except ArgumentError as exc:
+            call_id = await self._record_invalid(identity, name, arguments, exc.message)
+            return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=call_id)
+        new = NewCall(
+            tool=name,
+            arguments=parsed.arguments,
+            agent=identity.agent,
+            on_behalf_of=identity.on_behalf_of,
+            justification=parsed.justification,
+        )
+        submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+        call = submission.call
+        if CallStatus(call.status) in WAITING:
+            wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))
+            call = await self._wait(ctx, call, wait)
+        return await self._result(call)
+
+    async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:
+        new = NewCall(
+            tool=name,
+            arguments=split_justification(arguments),
+            agent=identity.agent,
+            on_behalf_of=identity.on_behalf_of,
+        )
+        try:
+            row = await anyio.to_thread.run_sync(self.gateway.record_invalid, new, error)
+        except (ValueError, StoreUnavailable):  # unrecordable arguments (NaN...) or no database: still refuse
+            logger.warning("could not record invalid arguments for %s", name, exc_info=True)
+            return None
+        return row.id
+
+    # --- gateway tools --------------------------------------------------------------------------
+
+    async def _await_decision(
+        self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity, arguments: object
+    ) -> types.CallToolResult:
+        try:
+            args = as_object(arguments)
+            check_schema(self.validators.get(AWAIT_DECISION), args)
+        except ArgumentError as exc:
+            return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=None)
+        call_id: str = args["call_id"]
+        call = await anyio.to_thread.run_sync(self.gateway.get_call, call_id)
+        if call is None or call.agent != identity.agent:
+            # The same answer for "no such call" and "another agent's call": existence is not disclosed.
+            return outcomes.gateway_error(f"No call {call_id!r} among this agent's calls.")
+        if CallStatus(call.status) in WAITING:
+            call = await self._wait(ctx, call, self.waits.clamp(args.get("wait_seconds")))
+        return await self._result(call)
+
+    async def _list_pending(self, identity: AgentIdentity, arguments: object) -> types.CallToolResult:
+        try:
+            check_schema(self.validators.get(LIST_MY_PENDING), as_object(arguments))
+        except ArgumentError as exc:
+            return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=None)
+        calls = await anyio.to_thread.run_sync(
+            lambda: self.gateway.list_calls(statuses=[s.value for s in WAITING], agent=identity.agent)
+        )
+        return outcomes.pending_list(calls, base_url=self.base_url)
+
+    # --- waiting and answering ------------------------------------------------------------------
+
+    async def _wait(self, ctx: ServerRequestContext[Any, Any], call: ToolCall, seconds: float) -> ToolCall:
+        """Wait up to ``seconds`` for the call's outcome, reporting progress; the latest row either way."""
+        if seconds <= 0:
+            return call
+        message = f"waiting for a person's approval (queue {call.queue}, call {call.id})"
+
+        async def tick(elapsed: float) -> None:
+            await _progress(ctx, min(elapsed, seconds), seconds, message)
+
+        await tick(0.0)
+        latest = await self.gateway.wait(
+            call.id, timeout=seconds, on_tick=tick, tick_every=self.waits.progress_interval
+        )
+        return latest if latest is not None else call
+
+    async def _result(self, call: ToolCall) -> types.CallToolResult:
+        status = CallStatus(call.status)
+        # Only decided calls have decisions worth reading; the allowed path stays at two writes, no extra read.
+        decided = status in (CallStatus.SUCCEEDED, CallStatus.REJECTED)
+        decisions = await anyio.to_thread.run_sync(decisions_for, self.gateway.store, call.id) if decided else []
+        return outcomes.for_call(call, decisions, base_url=self.base_url)
+
+
+def _parse(spec: Any, arguments: object, validators: Validators) -> ParsedCall:
+    parsed = parse_call(spec, arguments, validators)
+    try:
+        canonical_json(parsed.arguments)  # what the store hashes must be plain JSON (no NaN or Infinity)
+    except ValueError as exc:
+        raise ArgumentError("arguments: numbers must be finite") from exc
+    return parsed
+
+
+async def _progress(ctx: ServerRequestContext[Any, Any], progress: float, total: float, message: str) -> None:
+    try:
+        await ctx.session.report_progress(progress, total, message)
+    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+        # The client went away; the call stays held and its outcome stays stored for await_decision.
+        logger.debug("progress for a held call could not be delivered")
+
+
+def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: ResolveAgent) -> Server[Any]:
+    """The MCP server for one gateway. ``resolve_agent`` says who each request comes from."""
+    tools = GuardedTools(
+        gateway, base_url=settings.base_url, waits=WaitOptions.from_settings(settings), resolve_agent=resolve_agent
+    )
+    server: Server[Any] = Server(
+        SERVER_NAME,
+        version=_version(),
+        title="Countersign",
+        instructions=INSTRUCTIONS,
+        on_list_tools=tools.list_tools,
+        on_call_tool=tools.call_tool,
+        get_tool_input_schema=tools.catalog.listed_schema,
+    )
+    server.middleware.append(NonObjectArguments())
+    # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).
+    server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, tools.set_logging_level)
+    return server
+
+
+def _version() -> str:
+    try:
+        return version("countersign")
+    except PackageNotFoundError:
+        return "0"

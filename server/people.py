@@ -1,0 +1,231 @@
+"""People and credentials: reviewers and admins with passwords, bearer tokens for agents and people.
+
+- Passwords are argon2id hashes (argon2-cffi). An unknown name still costs one verification, so
+  timing does not tell which names exist.
+- Tokens are ``secrets.token_urlsafe(32)`` behind a prefix that says what they are (``csa_`` for an
+  agent, ``csp_`` for a person, so a leaked one is recognisable in logs and secret scanners). Only
+  their SHA-256 is stored; the token itself is shown once, when it is made.
+- An agent token names an agent: it may submit calls and read its own calls, never decide one.
+  A person token acts as that person in the JSON API.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlmodel import Session, select
+
+from server.canonical import sha256_hex
+from server.lifecycle.actors import Person, Role
+from server.store import audit
+from server.store.db import Store
+from server.store.models import ApiToken, User
+
+AGENT_TOKEN_PREFIX = "csa_"  # noqa: S105 - a prefix, not a secret
+PERSON_TOKEN_PREFIX = "csp_"  # noqa: S105 - a prefix, not a secret
+ROLES: tuple[Role, ...] = ("reviewer", "admin")
+# Letters, digits and a few separators: names appear in logs, audit events and URLs.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}$")
+# Writing last_used_at on every request would turn each read into a write; once an hour is enough.
+_LAST_USED_EVERY = timedelta(hours=1)
+
+PrincipalKind = Literal["agent", "person"]
+
+
+class PeopleError(ValueError):
+    """A user or token could not be created: a bad name, a duplicate, an unknown user."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for. ``person`` is set for person tokens only."""
+
+    kind: PrincipalKind
+    name: str
+    person: Person | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.kind == "agent"
+
+
+def person_from_user(user: User) -> Person:
+    """The lifecycle's view of a user: name, role and the queues they review (None: every queue)."""
+    role: Role = "admin" if user.role == "admin" else "reviewer"
+    queues = frozenset(user.queues) if user.queues else None
+    return Person(name=user.name, role=role, queues=queues)
+
+
+def token_hash(token: str) -> str:
+    return sha256_hex(token)
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Raises PeopleError when ``name`` is not a plain identifier (letters, digits, ``_.@+-``)."""
+    if not _NAME.match(name):
+        raise PeopleError(f"{what} {name!r}: use letters, digits and _ . @ + - (at most 200 characters)")
+    return name
+
+
+class People:
+    """Users and tokens in the gateway's store. Thread-safe (each method is one transaction)."""
+
+    def __init__(self, store: Store, *, hasher: PasswordHasher | None = None) -> None:
+        self.store = store
+        self.hasher = hasher or PasswordHasher()
+        # Verified against when the name is unknown, so a miss costs as much as a wrong password.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    # --- people --------------------------------------------------------------------------------
+
+    def create_user(
+        self,
+        name: str,
+        role: Role,
+        *,
+        password: str | None = None,
+        queues: Sequence[str] | None = None,
+        actor: str = "cli",
+    ) -> User:
+        """Add a reviewer or admin. Raises PeopleError for a bad name or role, or a taken name."""
+        check_name(name, "user name")
+        if role not in ROLES:
+            raise PeopleError(f"role {role!r}: use reviewer or admin")
+        if password is not None and len(password) < 8:
+            raise PeopleError("the password must have at least 8 characters")
+        user = User(
+            name=name,
+            role=role,
+            password_hash=self.hasher.hash(password) if password is not None else None,
+            queues=sorted(set(queues)) if queues else None,
+            created_at=self.store.now(),
+        )
+        with self.store.write() as session:
+            if session.exec(select(User).where(User.name == name)).first() is not None:
+                raise PeopleError(f"a user named {name!r} already exists")
+            session.add(user)
+            self._audit(session, "user_created", actor, {"user": name, "role": role, "queues": user.queues})
+        return user
+
+    def get_user(self, name: str) -> User | None:
+        with self.store.read() as session:
+            return session.exec(select(User).where(User.name == name)).first()
+
+    def verify_password(self, name: str, password: str) -> Person | None:
+        """The person if ``password`` is theirs and they are enabled; None otherwise (same cost either way)."""
+        user = self.get_user(name)
+        stored = user.password_hash if user is not None and user.password_hash else self._dummy_hash
+        try:
+            self.hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if user is None or not user.password_hash or user.disabled:
+            return None
+        if self.hasher.check_needs_rehash(stored):
+            self._rehash(user.name, password)
+        return person_from_user(user)
+
+    def _rehash(self, name: str, password: str) -> None:
+        with self.store.write() as session:
+            user = session.exec(select(User).where(User.name == name)).first()
+            if user is not None:
+                user.password_hash = self.hasher.hash(password)
+                session.add(user)
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    def create_agent_token(self, agent: str, *, label: str = "", actor: str = "cli") -> str:
+        """A new bearer token for ``agent``; returned once, stored only as its hash."""
+        check_name(agent, "agent name")
+        return self._create_token("agent", agent, AGENT_TOKEN_PREFIX, label, actor)
+
+    def create_person_token(self, user: str, *, label: str = "", actor: str = "cli") -> str:
+        """A new API token acting as ``user``. Raises PeopleError when there is no such user."""
+        if self.get_user(user) is None:
+            raise PeopleError(f"no user named {user!r}; add one with `countersign user add`")
+        return self._create_token("person", user, PERSON_TOKEN_PREFIX, label, actor)
+
+    def _create_token(self, kind: PrincipalKind, principal: str, prefix: str, label: str, actor: str) -> str:
+        token = prefix + secrets.token_urlsafe(32)
+        with self.store.write() as session:
+            session.add(
+                ApiToken(
+                    token_hash=token_hash(token),
+                    principal_kind=kind,
+                    principal=principal,
+                    label=label[:200],
+                    created_at=self.store.now(),
+                )
+            )
+            # The audit trail names whose token was made, never the token or its hash.
+            self._audit(session, "token_created", actor, {"kind": kind, "principal": principal, "label": label})
+        return token
+
+    def authenticate_token(self, token: str) -> Principal | None:
+        """Who ``token`` speaks for, or None when it is unknown, revoked, or its person is disabled."""
+        if not token.startswith((AGENT_TOKEN_PREFIX, PERSON_TOKEN_PREFIX)) or len(token) > 200:
+            return None
+        with self.store.read() as session:
+            row = session.exec(
+                select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.revoked == False)  # noqa: E712
+            ).first()
+            if row is None:
+                return None
+            user = (
+                session.exec(select(User).where(User.name == row.principal)).first()
+                if row.principal_kind == "person"
+                else None
+            )
+        self._touch(row)
+        if row.principal_kind == "agent":
+            return Principal("agent", row.principal)
+        if user is None or user.disabled:
+            return None
+        return Principal("person", user.name, person_from_user(user))
+
+    def _touch(self, row: ApiToken) -> None:
+        now = self.store.now()
+        if row.last_used_at is not None and now - row.last_used_at < _LAST_USED_EVERY:
+            return
+        with self.store.write() as session:
+            stored = session.get(ApiToken, row.id)
+            if stored is not None:
+                stored.last_used_at = now
+                session.add(stored)
+
+    def revoke_tokens(self, principal: str, *, kind: PrincipalKind, actor: str = "cli") -> int:
+        """Revoke every token of an agent or person; returns how many were live."""
+        with self.store.write() as session:
+            rows = session.exec(
+                select(ApiToken).where(
+                    ApiToken.principal == principal,
+                    ApiToken.principal_kind == kind,
+                    ApiToken.revoked == False,  # noqa: E712
+                )
+            ).all()
+            for row in rows:
+                row.revoked = True
+                session.add(row)
+            if rows:
+                self._audit(
+                    session, "tokens_revoked", actor, {"kind": kind, "principal": principal, "count": len(rows)}
+                )
+        return len(rows)
+
+    def _audit(self, session: Session, event_type: str, actor: str, data: dict[str, object]) -> None:
+        audit.append(
+            session,
+            at=self.store.now(),
+            event_type=event_type,
+            actor=actor,
+            actor_kind="person" if actor != "cli" else "system",
+            reason=None,
+            data=dict(data),
+        )

@@ -1,0 +1,110 @@
+"""Everything a running Countersign needs, built from Settings in one place.
+
+    runtime = build_runtime(settings)        # store (migrated), policy, tools, back office, gateway
+    async with sweeping(runtime): ...        # expire overdue calls, recover executions, in the background
+    runtime.close()
+
+The demo back office keeps its own ``bo_`` tables on the gateway's engine, so one database file
+(or one PostgreSQL schema) holds both, and every process that shares it sees the same records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from server.config import Settings
+from server.gateway import Gateway
+from server.lifecycle.execution import ToolRunner
+from server.people import People
+from server.policy import PolicyHolder
+from server.runner import registry_runner
+from server.store.db import Store
+from tools.contract import ToolRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    policies: PolicyHolder
+    registry: ToolRegistry
+    office: Any
+    gateway: Gateway
+    people: People
+
+    def close(self) -> None:
+        self.gateway.close()  # flush the allowed-call journal before the engine goes away
+        self.store.close()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    registry: ToolRegistry | None = None,
+    office: Any = None,
+    runner: ToolRunner | None = None,
+    store: Store | None = None,
+) -> Runtime:
+    """Open the store (migrating it), load the policy, and wire the gateway. Tests inject any part."""
+    store = store or Store.open(settings.database_url)
+    if registry is None:
+        registry = _default_registry()
+    if office is None:
+        office = _back_office(store)
+    policies = PolicyHolder(settings.policies)
+    gateway = Gateway(
+        store=store,
+        policies=policies,
+        registry=registry,
+        runner=runner or registry_runner(registry, office),
+    )
+    return Runtime(settings, store, policies, registry, office, gateway, People(store))
+
+
+def _default_registry() -> ToolRegistry:
+    from tools import default_registry  # imported late: the demo tools are only one possible catalogue
+
+    return default_registry()
+
+
+def _back_office(store: Store) -> Any:
+    from tools.backoffice import BackOffice
+
+    return BackOffice.create(store.engine)
+
+
+def seed_demo(runtime: Runtime) -> bool:
+    """Fill the demo back office when it is empty; True when it seeded."""
+    from tools.backoffice import seed
+
+    return bool(seed(runtime.office))
+
+
+async def run_sweeper(gateway: Gateway, every: float) -> None:
+    """Call ``gateway.sweep()`` every ``every`` seconds, in a worker thread, until cancelled."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(gateway.sweep)
+        except Exception:  # top-level loop: one failed sweep (database blip) must not stop the next
+            logger.exception("expiry sweep failed; retrying in %.0f s", every)
+        await anyio.sleep(every)
+
+
+@asynccontextmanager
+async def sweeping(runtime: Runtime) -> AsyncIterator[None]:
+    """Run the sweeper in the background for the duration of the block."""
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_sweeper, runtime.gateway, runtime.settings.expiry_sweep_seconds)
+        try:
+            yield
+        finally:
+            group.cancel_scope.cancel()

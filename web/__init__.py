@@ -1,0 +1,1 @@
+"""The web layer: FastAPI app factory, JSON API, review pages. The only package that imports FastAPI."""

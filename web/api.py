@@ -1,0 +1,327 @@
+"""The JSON decision API under ``/api``: list and read calls, approve and reject them.
+
+Who may call it: a person, identified by :func:`current_person`. That dependency first takes
+``request.state.person`` (set by another authentication source, e.g. a signed-in session that has
+already passed its CSRF check), then a person's bearer token (``countersign token create``). Agent
+tokens are refused with 403 on every route: agent credentials never reach a decision.
+
+Errors: 401 no credentials, 403 not allowed (agent token, self-approval, wrong queue), 404 unknown
+call, 409 already decided or expired, 422 invalid body, reject without reason, invalid edit,
+503 database unavailable. The gateway blocks, so each call to it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.lifecycle.actors import Person
+from server.lifecycle.decisions import decisions_for
+from server.lifecycle.errors import LifecycleError
+from server.lifecycle.states import CallStatus
+from server.mcp.outcomes import review_url
+from server.people import Principal
+from server.runtime import Runtime
+from server.store.db import StoreUnavailable
+from server.store.models import Decision, ToolCall
+from tools.contract import ToolInputError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def current_principal(request: Request, runtime: RuntimeDep) -> Principal | None:
+    """Who is calling: a person set by another auth source, else the bearer token's principal."""
+    person = getattr(request.state, "person", None)
+    if isinstance(person, Person):
+        return Principal("person", person.name, person)
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return await _blocking(runtime.people.authenticate_token, token.strip())
+
+
+async def current_person(principal: Annotated[Principal | None, Depends(current_principal)]) -> Person:
+    if principal is None:
+        raise HTTPException(401, "a person's bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    if principal.person is None:
+        raise HTTPException(403, "agent credentials can never see or decide calls")
+    return principal.person
+
+
+PersonDep = Annotated[Person, Depends(current_person)]
+
+
+# --- bodies and views ---------------------------------------------------------------------------
+
+
+class ApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=5000)
+    override_reason: str | None = Field(default=None, max_length=5000, description="Why approve against the policy.")
+    arguments: dict[str, Any] | None = Field(default=None, description="Edited arguments: approve these instead.")
+
+
+class RejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class DecisionView(BaseModel):
+    actor: str
+    kind: str
+    reason: str | None
+    override_reason: str | None
+    diff: list[dict[str, Any]] | None
+    created_at: datetime
+
+
+class CallSummary(BaseModel):
+    id: str
+    tool: str
+    agent: str
+    on_behalf_of: str | None
+    summary: str
+    status: str
+    queue: str
+    risk: str
+    priority: float
+    exposure_amount: float | None
+    exposure_currency: str | None
+    customer: str | None
+    approvals: int
+    required_approvals: int
+    created_at: datetime
+    sla_due_at: datetime | None
+    expires_at: datetime | None
+    review_url: str
+
+
+class CallDetail(CallSummary):
+    proposed_arguments: dict[str, Any]
+    arguments: dict[str, Any]
+    justification: dict[str, Any] | None
+    verdict: dict[str, Any] | None
+    result: Any
+    is_error: bool
+    error: str | None
+    decided_at: datetime | None
+    finished_at: datetime | None
+    decisions: list[DecisionView]
+    preview: dict[str, Any] | None
+
+
+class DecisionResult(BaseModel):
+    call: CallDetail
+    # True once the quorum was reached by this decision (the call then ran, see call.status).
+    approved: bool
+    approvals: int
+    required: int
+    diff: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    status: str
+    policy_version: str | None = None
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/api", tags=["calls"])
+health_router = APIRouter(tags=["health"])
+
+
+@router.get("/calls", response_model=list[CallSummary])
+async def list_calls(
+    person: PersonDep,
+    runtime: RuntimeDep,
+    status: Annotated[str | None, Query(description="One status, or several separated by commas.")] = None,
+    queue: str | None = None,
+    tool: str | None = None,
+    agent: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[CallSummary]:
+    statuses = _statuses(status)
+    if queue is not None and not person.may_review(queue):
+        raise HTTPException(403, f"you do not review the {queue!r} queue")
+    calls = await _blocking(
+        lambda: runtime.gateway.list_calls(statuses=statuses, queue=queue, tool=tool, agent=agent, limit=limit)
+    )
+    base = runtime.settings.base_url
+    return [_summary(call, base) for call in calls if person.may_review(call.queue)]
+
+
+@router.get("/calls/{call_id}", response_model=CallDetail)
+async def get_call(call_id: str, person: PersonDep, runtime: RuntimeDep) -> CallDetail:
+    call = await _visible_call(runtime, person, call_id)
+    return await _detail(runtime, call)
+
+
+@router.post("/calls/{call_id}/approve", response_model=DecisionResult)
+async def approve(call_id: str, body: ApproveBody, person: PersonDep, runtime: RuntimeDep) -> DecisionResult:
+    arguments = await _edited_arguments(runtime, call_id, body.arguments) if body.arguments is not None else None
+    outcome = await _blocking(
+        lambda: runtime.gateway.approve(
+            call_id, person, reason=body.reason, override_reason=body.override_reason, arguments=arguments
+        )
+    )
+    return DecisionResult(
+        call=await _detail(runtime, outcome.call),
+        approved=outcome.approved,
+        approvals=outcome.approvals,
+        required=outcome.required,
+        diff=outcome.diff,
+    )
+
+
+@router.post("/calls/{call_id}/reject", response_model=DecisionResult)
+async def reject(call_id: str, body: RejectBody, person: PersonDep, runtime: RuntimeDep) -> DecisionResult:
+    call = await _blocking(lambda: runtime.gateway.reject(call_id, person, reason=body.reason))
+    return DecisionResult(
+        call=await _detail(runtime, call), approved=False, approvals=call.approvals, required=call.required_approvals
+    )
+
+
+@health_router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+async def healthz(runtime: RuntimeDep) -> Any:
+    """200 when the database answers; 503 otherwise. Also says which policy version is in force."""
+
+    def check() -> tuple[bool, str | None]:
+        policy = runtime.policies.current()  # may stat the policy directory
+        return runtime.store.ping(), policy.version if policy is not None else None
+
+    alive, version = await anyio.to_thread.run_sync(check)
+    if not alive:
+        return JSONResponse({"status": "unavailable", "policy_version": version}, status_code=503)
+    return Health(status="ok", policy_version=version)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+async def _blocking(func: Callable[[], T] | Callable[[str], T], *args: Any) -> T:
+    """Run a blocking gateway call in a worker thread, mapping its refusals to HTTP errors."""
+    try:
+        return await anyio.to_thread.run_sync(func, *args)
+    except LifecycleError as exc:
+        raise HTTPException(exc.status_code, exc.message) from exc
+    except StoreUnavailable as exc:
+        logger.warning("database unavailable", exc_info=True)
+        raise HTTPException(503, "the database is unavailable; nothing was changed") from exc
+
+
+def _statuses(status: str | None) -> list[str] | None:
+    if not status:
+        return None
+    values = [s.strip() for s in status.split(",") if s.strip()]
+    unknown = [s for s in values if s not in CallStatus.__members__.values()]
+    if unknown:
+        raise HTTPException(422, f"unknown status {unknown[0]!r}; use one of {', '.join(s.value for s in CallStatus)}")
+    return values
+
+
+async def _visible_call(runtime: Runtime, person: Person, call_id: str) -> ToolCall:
+    call = await _blocking(runtime.gateway.get_call, call_id)
+    if call is None:
+        raise HTTPException(404, f"no call {call_id}")
+    if not person.may_review(call.queue):
+        raise HTTPException(403, f"you do not review the {call.queue!r} queue")
+    return call
+
+
+async def _edited_arguments(runtime: Runtime, call_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The reviewer's arguments in the tool's canonical form (400 -> 400.0), so the diff shows real changes only."""
+    call = await _blocking(runtime.gateway.get_call, call_id)
+    if call is None:
+        raise HTTPException(404, f"no call {call_id}")
+    spec = runtime.registry.get(call.tool)
+    if spec is None:
+        return arguments
+    try:
+        return spec.parse(arguments)
+    except ToolInputError as exc:
+        raise HTTPException(422, f"the edited arguments are not valid: {exc.message}") from exc
+
+
+def _summary(call: ToolCall, base_url: str) -> CallSummary:
+    return CallSummary(
+        id=call.id,
+        tool=call.tool,
+        agent=call.agent,
+        on_behalf_of=call.on_behalf_of,
+        summary=call.summary,
+        status=call.status,
+        queue=call.queue,
+        risk=call.risk,
+        priority=call.priority,
+        exposure_amount=call.exposure_amount,
+        exposure_currency=call.exposure_currency,
+        customer=call.customer,
+        approvals=call.approvals,
+        required_approvals=call.required_approvals,
+        created_at=call.created_at,
+        sla_due_at=call.sla_due_at,
+        expires_at=call.expires_at,
+        review_url=review_url(base_url, call.id),
+    )
+
+
+async def _detail(runtime: Runtime, call: ToolCall) -> CallDetail:
+    decisions = await _blocking(lambda: decisions_for(runtime.store, call.id))
+    preview = await anyio.to_thread.run_sync(_preview, runtime, call)
+    return CallDetail(
+        **_summary(call, runtime.settings.base_url).model_dump(),
+        proposed_arguments=json.loads(call.proposed_arguments),
+        arguments=json.loads(call.arguments),
+        justification=call.justification,
+        verdict=call.verdict,
+        result=call.result,
+        is_error=call.is_error,
+        error=call.error,
+        decided_at=call.decided_at,
+        finished_at=call.finished_at,
+        decisions=[_decision(d) for d in decisions],
+        preview=preview,
+    )
+
+
+def _decision(decision: Decision) -> DecisionView:
+    return DecisionView(
+        actor=decision.actor,
+        kind=decision.kind,
+        reason=decision.reason,
+        override_reason=decision.override_reason,
+        diff=decision.diff,
+        created_at=decision.created_at,
+    )
+
+
+def _preview(runtime: Runtime, call: ToolCall) -> dict[str, Any] | None:
+    """What the reviewer needs beside a held call (read-only); None when the tool has no preview."""
+    spec = runtime.registry.get(call.tool)
+    if spec is None or spec.preview is None or call.status != CallStatus.HELD:
+        return None
+    try:
+        return spec.preview(runtime.office, json.loads(call.arguments)).as_dict()
+    except (ToolInputError, LookupError, ValueError) as exc:
+        # A preview that cannot be built is shown as such; the decision itself does not depend on it.
+        return {"summary": "no preview", "warnings": [str(exc)]}
