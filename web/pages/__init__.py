@@ -1,0 +1,92 @@
+"""The reviewers' web pages: sign-in, the review queue, the approval packet, decisions, history, live events.
+
+    install(app, runtime)     # routers, /static, and the error pages for these routes
+
+Routes (GETs never change anything; every POST is CSRF-checked, see web/csrf.py)::
+
+    GET  /                        -> /queue
+    GET  /signin, POST /signin    sign in (throttled), POST /signout
+    GET  /queue                   held calls I may review, by priority and SLA; filters
+    GET  /queue/rows              the queue's table body (refreshed by static/queue.js)
+    GET  /events                  server-sent events: the queue changed, N waiting
+    GET  /calls/{id}              the approval packet (and the outcome after a decision)
+    POST /calls/{id}/approve      approve (override reason when against the policy's advice)
+    POST /calls/{id}/reject       reject with a reason
+    GET  /calls/{id}/edit         edit the arguments (form from the tool's JSON schema)
+    POST /calls/{id}/edit         show the diff and the new verdict before confirming
+    GET  /history                 decided calls: search, outcome, approvers, timings
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from server.runtime import Runtime
+from web.api_session import SessionApiAuth
+from web.auth import Sessions, Throttle
+from web.csrf import CsrfRefused
+from web.pages import decide, history, packet, queue, signin
+from web.pages.context import PagesContext
+from web.pages.deps import NotAllowed, NotSignedIn, SignInRequired, render
+from web.pages.live import LiveFeed
+from web.render import make_templates
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+router = APIRouter(include_in_schema=False)
+for module in (signin, queue, packet, decide, history):
+    router.include_router(module.router)
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Add the review pages to ``app``, sharing the runtime's gateway, people and back office."""
+    context = PagesContext(
+        gateway=runtime.gateway,
+        people=runtime.people,
+        settings=runtime.settings,
+        office=runtime.office,
+        sessions=Sessions.from_settings(runtime.store, runtime.settings),
+        throttle=Throttle(runtime.store),
+        templates=make_templates(),
+        live=LiveFeed(runtime.gateway.bus),
+    )
+    app.state.pages = context
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(NotSignedIn, _not_signed_in)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
+    app.add_exception_handler(NotAllowed, _not_allowed)
+    # The JSON API accepts the session cookie too (with the same CSRF checks); bearer tokens still win.
+    app.add_middleware(SessionApiAuth, sessions=context.sessions, trusted_origins=context.trusted_origins)
+
+
+def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
+    pages: PagesContext = request.app.state.pages
+    context = {"title": title, "message": message, "count": None}
+    return render(pages, request, "error.html", context, status_code=status_code)
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse(f"/signin?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+
+async def _not_signed_in(request: Request, exc: Exception) -> Response:
+    return _error_page(
+        request, 401, "Please sign in", "Your session has ended or you are not signed in. Nothing was changed."
+    )
+
+
+async def _csrf_refused(request: Request, exc: Exception) -> Response:
+    return _error_page(request, 403, "Request refused", f"{exc} Nothing was changed.")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotAllowed)
+    return _error_page(request, exc.status_code, "Not available", exc.message)

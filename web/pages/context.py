@@ -1,0 +1,36 @@
+"""What the review pages need from the running app, built once by :func:`web.pages.install`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.templating import Jinja2Templates
+
+from server.config import Settings
+from server.gateway import Gateway
+from server.people import People
+from web.auth import Sessions, Throttle
+from web.csrf import origin_of
+from web.pages.live import LiveFeed
+
+
+@dataclass
+class PagesContext:
+    gateway: Gateway
+    people: People
+    settings: Settings
+    # The back office the tools read for reviewer previews (None: previews are not shown).
+    office: Any
+    sessions: Sessions
+    throttle: Throttle
+    templates: Jinja2Templates
+    live: LiveFeed
+
+    @property
+    def trusted_origins(self) -> frozenset[str]:
+        """Origins besides the request's own Host that may post forms: the configured base URL."""
+        return frozenset({origin_of(self.settings.base_url)})
+
+    def secure_cookies(self, scheme: str) -> bool:
+        return scheme == "https" or self.settings.base_url.startswith("https://")

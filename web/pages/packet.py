@@ -1,0 +1,78 @@
+"""The approval packet page of one call (also where the outcome shows after a decision)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from server.lifecycle.actors import Person
+from server.store.models import ToolCall
+from web.auth import ActiveSession
+from web.pages import listing, queries
+from web.pages.context import PagesContext
+from web.pages.deps import NotAllowed, Pages, Viewer, render
+from web.pages.dossier import build_packet
+
+router = APIRouter()
+
+# Messages shown after a decision; keyed, so a crafted URL cannot put text on the page.
+DONE = {
+    "approved": "Approved.",
+    "recorded": "Your approval is recorded. It waits for another person to approve.",
+    "rejected": "Rejected. The agent has been told why.",
+}
+
+
+def visible_call(pages: PagesContext, person: Person, call_id: str) -> ToolCall:
+    """The call if it exists and the person reviews its queue; else NotAllowed (404 or 403)."""
+    call = pages.gateway.get_call(call_id)
+    if call is None:
+        raise NotAllowed("There is no such call.", status_code=404)
+    if not person.may_review(call.queue):
+        raise NotAllowed(f"This call is in the {call.queue!r} queue, which you do not review.")
+    return call
+
+
+def packet_response(
+    pages: PagesContext,
+    request: Request,
+    session: ActiveSession,
+    call: ToolCall,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    """Render the packet, optionally with an error from a refused decision and the reviewer's input."""
+    person = session.person
+    held = queries.held_calls(pages.gateway.store, person)
+    neighbours = listing.neighbours(held, call.id, pages.gateway.store.now())
+    packet = build_packet(pages.gateway, pages.office, call, person, neighbours)
+    context = {
+        "packet": packet,
+        "call": call,
+        "done": DONE.get(request.query_params.get("done", ""), ""),
+        "error": error,
+        "form": form or {},
+        "count": len(held),
+        "reject_presets": REJECT_PRESETS,
+    }
+    return render(pages, request, "packet.html", context, status_code=status_code)
+
+
+REJECT_PRESETS = (
+    "Not enough evidence",
+    "Amount or details are wrong",
+    "Duplicate of another request",
+    "Against policy",
+    "Suspected fraud or spoofing",
+    "Customer or vendor must confirm first",
+)
+
+
+@router.get("/calls/{call_id}")
+def packet_page(call_id: str, request: Request, pages: Pages, session: Viewer) -> Response:
+    call = visible_call(pages, session.person, call_id)
+    return packet_response(pages, request, session, call)

@@ -1,0 +1,129 @@
+"""Signing in and out.
+
+The sign-in form has no session to carry a CSRF token yet, so it uses a double-submit token: GET
+sets a random value in a short-lived ``SameSite=Strict`` cookie and in the form, and POST requires
+both to match (plus the Origin / Sec-Fetch-Site check). That stops "login CSRF", where another site
+signs you in to its own account.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from web import csrf
+from web.auth import SESSION_COOKIE
+from web.pages.deps import Actor, Pages, render
+
+router = APIRouter()
+
+SIGNIN_COOKIE = "countersign_signin"
+SIGNIN_COOKIE_SECONDS = 3600
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a local path only (never ``//host`` or a full URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/queue"
+    return target
+
+
+def _form(
+    pages: Pages, request: Request, *, next_path: str, name: str = "", error: str = "", status: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        pages,
+        request,
+        "signin.html",
+        {
+            "next": safe_next(next_path),
+            "name": name,
+            "error": error,
+            "signin_token": token,
+            "signed_out": request.query_params.get("signed_out") == "1",
+        },
+        status_code=status,
+    )
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        token,
+        max_age=SIGNIN_COOKIE_SECONDS,
+        path="/signin",
+        httponly=True,
+        samesite="strict",
+        secure=pages.secure_cookies(request.url.scheme),
+    )
+    return response
+
+
+@router.get("/signin")
+def signin_page(request: Request, pages: Pages, next: str = "/queue") -> Response:
+    if pages.sessions.resume(request.cookies.get(SESSION_COOKIE), touch=False) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _form(pages, request, next_path=next)
+
+
+@router.post("/signin")
+async def signin(
+    request: Request,
+    pages: Pages,
+    name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/queue",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    problem = csrf.origin_problem(request, pages.trusted_origins)
+    cookie = request.cookies.get(SIGNIN_COOKIE, "")
+    if problem is None and not (cookie and csrf_token and hmac.compare_digest(cookie.encode(), csrf_token.encode())):
+        problem = "the sign-in form expired; please try again"
+    if problem is not None:
+        return _form(pages, request, next_path=next, name=name, error=problem, status=403)
+    return await anyio.to_thread.run_sync(_check_password, pages, request, name.strip(), password, next)
+
+
+def _check_password(pages: Pages, request: Request, name: str, password: str, next_path: str) -> Response:
+    address = request.client.host if request.client else "unknown"
+    wait = pages.throttle.retry_after(name, address)
+    if wait is not None:
+        minutes = max(1, round(wait.total_seconds() / 60))
+        error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        response = _form(pages, request, next_path=next_path, name=name, error=error, status=429)
+        response.headers["Retry-After"] = str(int(wait.total_seconds()))
+        return response
+    person = pages.people.verify_password(name, password) if name and password else None
+    pages.throttle.record(name, address, succeeded=person is not None)
+    if person is None:
+        return _form(pages, request, next_path=next_path, name=name, error="Wrong name or password.", status=401)
+    # A fresh token at every sign-in (session fixation): the old session, if any, ends here.
+    token = pages.sessions.start(person.name, replacing=request.cookies.get(SESSION_COOKIE))
+    pages.gateway.audit_note(
+        event_type="signed_in", actor=person.name, actor_kind="person", reason="web sign-in", data={"address": address}
+    )
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=pages.secure_cookies(request.url.scheme),
+    )
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, pages: Pages, session: Actor) -> Response:
+    pages.sessions.end(request.cookies.get(SESSION_COOKIE))
+    pages.gateway.audit_note(
+        event_type="signed_out", actor=session.person.name, actor_kind="person", reason="web sign-out", data={}
+    )
+    response = RedirectResponse("/signin?signed_out=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
