@@ -1,0 +1,161 @@
+"""The admins' JSON API under ``/api/admin``: tool levels, the kill switch, dry-runs, insights and
+chain verification, for scripts and integrations holding a person's bearer token.
+
+401 without credentials, 403 for agent tokens and reviewers, 404 unknown tool, 422 invalid body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.audit_query import describe_chain
+from server.insights import Period, exception_report, find_candidates, load_roi_settings, roi_report
+from server.policy.types import Action, Justification, Risk
+from server.store import audit
+from tools.contract import ToolInputError
+from web.admin.deps import AdminPerson, up_to_date
+from web.admin.insights import THRESHOLDS
+from web.admin.tools import tool_rows
+from web.api import RuntimeDep
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class LevelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    risk: Risk
+    action: Action
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class KillSwitchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class DryRunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str = Field(min_length=1, max_length=200)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    agent: str = Field(default="dry-run", max_length=200)
+    justification: Justification = Justification()
+
+
+@router.get("/tools")
+def list_tools(person: AdminPerson, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": row.name,
+            "category": row.category,
+            "description": row.spec.description if row.spec is not None else "",
+            "policy_default": (
+                {"action": row.entry.action.value, "risk": row.entry.risk.value} if row.entry is not None else None
+            ),
+            "override": (
+                {
+                    "action": row.override.action,
+                    "risk": row.override.risk,
+                    "reason": row.override.reason,
+                    "actor": row.override.actor,
+                    "updated_at": row.override.updated_at.isoformat(),
+                }
+                if row.override is not None
+                else None
+            ),
+            "effective_action": row.effective_action,
+            "effective_risk": row.effective_risk,
+            "calls_7_days": dict(row.activity.last_7_days),
+            "calls_30_days": dict(row.activity.last_30_days),
+        }
+        for row in tool_rows(runtime.gateway)
+    ]
+
+
+@router.put("/tools/{name}/level")
+def set_level(name: str, body: LevelBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
+    gateway = runtime.gateway
+    policy = gateway.policies.current()
+    if name not in gateway.registry and (policy is None or name not in policy.tools):
+        raise HTTPException(404, f"no tool {name!r}")
+    gateway.overrides.set(name, risk=body.risk, action=body.action, reason=body.reason.strip(), actor=person.name)
+    return {"tool": name, "risk": body.risk.value, "action": body.action.value}
+
+
+@router.put("/kill-switch")
+def set_kill_switch(body: KillSwitchBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
+    runtime.gateway.overrides.set_kill_switch(body.on, reason=body.reason.strip(), actor=person.name)
+    return runtime.gateway.overrides.kill_switch()
+
+
+@router.post("/dry-run")
+def dry_run(body: DryRunBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
+    gateway = runtime.gateway
+    arguments = body.arguments
+    spec = gateway.registry.get(body.tool)
+    if spec is not None:
+        try:
+            arguments = spec.parse(arguments)
+        except ToolInputError as exc:
+            raise HTTPException(422, f"the tool would refuse these arguments: {exc.message}") from exc
+    verdict = gateway.classify(body.tool, arguments, agent=body.agent, justification=body.justification)
+    return verdict.model_dump(mode="json")
+
+
+@router.get("/insights")
+def insights(person: AdminPerson, runtime: RuntimeDep, days: int = Query(default=30, ge=1, le=366)) -> dict[str, Any]:
+    store = runtime.gateway.store
+    up_to_date(runtime.gateway)
+    now = store.now()
+    period = Period.last(days, now=now)
+    defaults = {spec.name: spec.minutes_saved for spec in runtime.gateway.registry}
+    with store.read() as db:
+        report = exception_report(db, period, now=now)
+        roi = roi_report(db, period, defaults=defaults, settings=load_roi_settings(db))
+    return {
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "totals": report.totals.as_dict(),
+        "by": {dim: {key: counts.as_dict() for key, counts in rows} for dim, rows in report.by.items()},
+        "time_to_decision": {
+            "decided": report.timing.decided,
+            "median_seconds": report.timing.median_seconds,
+            "p90_seconds": report.timing.p90_seconds,
+        },
+        "sla": {"tracked": report.sla_tracked, "breaches": report.sla_breaches},
+        "workload": [w.__dict__ for w in report.workload],
+        "rejection_reasons": [r.__dict__ for r in report.rejection_reasons],
+        "candidates": [
+            {"kind": c.kind, "name": c.name, "suggestion": c.suggestion, **c.counts.as_dict()}
+            for c in find_candidates(report, THRESHOLDS)
+        ],
+        "thresholds": THRESHOLDS.__dict__,
+        "roi": {
+            "automatic_calls": roi.automatic_calls,
+            "blocked_calls": roi.blocked_calls,
+            "hours_saved": roi.hours_saved,
+            "decisions": roi.decisions,
+            "minutes_per_review": roi.settings.minutes_per_review,
+            "hours_reviewing": roi.hours_reviewing,
+            "net_hours": roi.net_hours,
+        },
+    }
+
+
+@router.get("/audit/verify")
+def verify(person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
+    up_to_date(runtime.gateway)
+    with runtime.gateway.store.read() as db:
+        report = audit.verify(db)
+    return {
+        "ok": report.ok,
+        "events": report.events,
+        "broken_seq": report.broken_seq,
+        "problem": report.problem,
+        "message": describe_chain(report),
+    }
