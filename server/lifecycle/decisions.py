@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -29,6 +29,8 @@ from server.policy.types import Action, Verdict
 from server.store import audit
 from server.store.db import Store
 from server.store.models import Decision, ToolCall
+
+T = TypeVar("T")
 
 # Re-classifies edited arguments: validates them (raising InvalidDecision) and returns the new verdict.
 Reclassify = Callable[[ToolCall, dict[str, Any]], Verdict]
@@ -113,21 +115,29 @@ def approve(
     Raises:
         CallNotFound, Conflict, Forbidden, InvalidDecision (see errors.py).
     """
-    expired = False
+
+    def decide(session: Session, call: ToolCall) -> DecisionOutcome:
+        if call.on_behalf_of is not None and call.on_behalf_of == person.name:
+            raise Forbidden("you requested this call; someone else must approve it")
+        return _approve_held(store, session, call, person, reason, override_reason, edited_arguments, reclassify)
+
+    return _decide(store, call_id, person, decide)
+
+
+def _decide(store: Store, call_id: str, person: Person, decide: Callable[[Session, ToolCall], T]) -> T:
+    """Run ``decide`` on the locked call if it is HELD and in time; otherwise raise Conflict.
+
+    A call found past its expiry is expired on the way, and that is committed before the Conflict.
+    """
     with store.write() as session:
         call = _locked(session, call_id)
         _check_may_decide(call, person)
-        if not _require_held(store, session, call):
-            expired = call.status == CallStatus.EXPIRED
-            if not expired:
-                raise Conflict(f"call {call_id} is already {call.status}")
-        else:
-            if call.on_behalf_of is not None and call.on_behalf_of == person.name:
-                raise Forbidden("you requested this call; someone else must approve it")
-            outcome = _approve_held(store, session, call, person, reason, override_reason, edited_arguments, reclassify)
+        if _require_held(store, session, call):
+            return decide(session, call)
+        expired = call.status == CallStatus.EXPIRED
     if expired:
-        raise Conflict(f"call {call_id} expired before it was approved")
-    return outcome
+        raise Conflict(f"call {call_id} expired before it was decided")
+    raise Conflict(f"call {call_id} is already {call.status}")
 
 
 def _approve_held(
@@ -247,54 +257,47 @@ def reject(store: Store, call_id: str, person: Person, *, reason: str) -> ToolCa
     """Reject a held call; a reason is required. Any single rejection is final."""
     if not reason or not reason.strip():
         raise InvalidDecision("a rejection needs a reason")
-    expired = False
-    with store.write() as session:
-        call = _locked(session, call_id)
-        _check_may_decide(call, person)
-        if not _require_held(store, session, call):
-            expired = call.status == CallStatus.EXPIRED
-            if not expired:
-                raise Conflict(f"call {call_id} is already {call.status}")
-        else:
-            now = store.now()
-            session.add(
-                Decision(
-                    call_id=call.id,
-                    actor=person.name,
-                    kind="reject",
-                    reason=reason,
-                    args_hash=call.args_hash,
-                    created_at=now,
-                )
-            )
-            compare_and_set(
-                session,
-                call,
-                CallStatus.HELD,
-                CallStatus.REJECTED,
-                now,
-                decided_at=now,
-                finished_at=now,
-                error=reason,
-                is_error=True,
-            )
-            audit.append(
-                session,
-                at=now,
-                event_type="rejected",
-                actor=person.name,
-                actor_kind="person",
+
+    def decide(session: Session, call: ToolCall) -> ToolCall:
+        now = store.now()
+        session.add(
+            Decision(
                 call_id=call.id,
-                tool=call.tool,
-                before_status=CallStatus.HELD.value,
-                after_status=CallStatus.REJECTED.value,
+                actor=person.name,
+                kind="reject",
                 reason=reason,
-                category=call.category,
                 args_hash=call.args_hash,
+                created_at=now,
             )
-    if expired:
-        raise Conflict(f"call {call_id} expired before it was decided")
-    return call
+        )
+        compare_and_set(
+            session,
+            call,
+            CallStatus.HELD,
+            CallStatus.REJECTED,
+            now,
+            decided_at=now,
+            finished_at=now,
+            error=reason,
+            is_error=True,
+        )
+        audit.append(
+            session,
+            at=now,
+            event_type="rejected",
+            actor=person.name,
+            actor_kind="person",
+            call_id=call.id,
+            tool=call.tool,
+            before_status=CallStatus.HELD.value,
+            after_status=CallStatus.REJECTED.value,
+            reason=reason,
+            category=call.category,
+            args_hash=call.args_hash,
+        )
+        return call
+
+    return _decide(store, call_id, person, decide)
 
 
 def cancel(store: Store, call_id: str, *, actor: str, actor_kind: str, reason: str) -> ToolCall:
