@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import select
 
 from server.policy.types import Action, Risk, ToolOverride
@@ -19,8 +18,11 @@ from server.store.models import Setting, ToolRiskOverride
 from tools.contract import ToolRegistry
 
 KILL_SWITCH = "kill_switch"
-_OVERRIDE_SQL = sa.text("SELECT risk, action, reason, actor FROM tool_risk_override WHERE tool = :tool")
-_SWITCH_SQL = sa.text("SELECT value FROM setting WHERE key = :key")
+# One round trip for both lookups: this runs on every call, allowed ones included.
+_LOOKUP_SQL = (
+    "SELECT 'tool', risk, action, reason, actor FROM tool_risk_override WHERE tool = ?"
+    " UNION ALL SELECT 'switch', CAST(value AS TEXT), NULL, NULL, NULL FROM setting WHERE key = ?"
+)
 
 
 class Overrides:
@@ -30,21 +32,18 @@ class Overrides:
 
     def for_tool(self, tool: str) -> ToolOverride | None:
         """The override in force for a tool: the kill switch blocks act tools before anything else."""
-        # Plain SQL in one read transaction: this runs on every call, including allowed ones.
-        with self.store.read() as session:
-            row = session.execute(_OVERRIDE_SQL, {"tool": tool}).first()
-            raw = session.execute(_SWITCH_SQL, {"key": KILL_SWITCH}).scalar()
-        switch = json.loads(raw) if isinstance(raw, str) else raw
+        rows = {kind: rest for kind, *rest in self.store.fetch_raw(_LOOKUP_SQL, (tool, KILL_SWITCH))}
+        row = rows.get("tool")
+        switch = json.loads(rows["switch"][0]) if rows.get("switch") and rows["switch"][0] else None
         spec = self.registry.get(tool)
         if switch and switch.get("on") and spec is not None and spec.category == "act":
-            risk = Risk(row.risk) if row is not None else Risk(spec.risk)
+            risk = Risk(row[0]) if row is not None else Risk(spec.risk)
             reason = f"kill switch: {switch.get('reason', '')}"
             return ToolOverride(tool=tool, risk=risk, action=Action.BLOCK, reason=reason, actor=switch.get("actor", ""))
         if row is None:
             return None
-        return ToolOverride(
-            tool=tool, risk=Risk(row.risk), action=Action(row.action), reason=row.reason, actor=row.actor
-        )
+        risk, action, reason, actor = row
+        return ToolOverride(tool=tool, risk=Risk(risk), action=Action(action), reason=reason, actor=actor)
 
     def all(self) -> dict[str, ToolRiskOverride]:
         with self.store.read() as session:
