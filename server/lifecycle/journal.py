@@ -37,6 +37,8 @@ class Journal:
         self._healthy = True
         self._closed = False
         self._flushing = False
+        # Set by flush() and close() to cut the batching pause short; appends do not, or batches would be 1 long.
+        self._hurry = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="countersign-journal", daemon=True)
         self._thread.start()
 
@@ -49,10 +51,12 @@ class Journal:
             if self._closed:
                 raise RuntimeError("journal is closed")
             self._queue.append(row)
-            self._cond.notify_all()
+            if len(self._queue) == 1:
+                self._cond.notify_all()  # wake the writer only when work appears
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything queued so far is committed. False on timeout or failure."""
+        self._hurry.set()
         with self._cond:
             self._cond.notify_all()
             return self._cond.wait_for(lambda: (not self._queue and not self._flushing) or not self._healthy, timeout)
@@ -62,6 +66,7 @@ class Journal:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        self._hurry.set()
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
@@ -70,8 +75,10 @@ class Journal:
                 self._cond.wait_for(lambda: bool(self._queue) or self._closed)
                 if self._closed and not self._queue:
                     return
-                # Let a few more calls arrive so one fsync covers them all.
-                self._cond.wait(timeout=self.flush_interval)
+            # Let more calls arrive so one transaction and one fsync cover them all.
+            self._hurry.wait(timeout=self.flush_interval)
+            self._hurry.clear()
+            with self._cond:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
                 self._flushing = True
             ok = self._write(batch)
@@ -89,7 +96,7 @@ class Journal:
         try:
             with self.store.write() as session:
                 # Core inserts, not the ORM: this thread writes every allowed call, so it stays lean.
-                session.execute(sa.insert(ToolCall), [_values(row) for row in batch])
+                session.connection().execute(sa.insert(_TABLE), [_values(row) for row in batch])
                 audit.append_many(
                     session, [first_event(row, event_type="allowed", reason=_reason(row)) for row in batch]
                 )
@@ -99,7 +106,8 @@ class Journal:
         return True
 
 
-_COLUMNS = tuple(column.name for column in ToolCall.__table__.columns)  # type: ignore[attr-defined]
+_TABLE: sa.Table = ToolCall.__table__  # type: ignore[attr-defined]
+_COLUMNS = tuple(column.name for column in _TABLE.columns)
 
 
 def _values(row: ToolCall) -> dict[str, object]:
