@@ -126,7 +126,10 @@ class Gateway:
         call.is_error = outcome.is_error
         call.error = outcome.result.get("error") if outcome.is_error and isinstance(outcome.result, dict) else None
         call.finished_at = self.store.now()
-        self.journal.append(call)  # the journal only reads the row (Core insert), so sharing it is safe
+        # The journal only reads the row (Core insert), so sharing it is safe. What reading and preparing
+        # tools return can be had again by asking again; only what acting tools did is worth keeping.
+        spec = self.registry.get(call.tool)
+        self.journal.append(call, keep_result=spec is not None and spec.category == "act")
         return call
 
     def get_call(self, call_id: str) -> ToolCall | None:

@@ -32,7 +32,7 @@ class Journal:
         self.store = store
         self.flush_interval = flush_interval
         self.max_batch = max_batch
-        self._queue: deque[ToolCall] = deque()
+        self._queue: deque[tuple[ToolCall, bool]] = deque()
         self._cond = threading.Condition()
         self._healthy = True
         self._closed = False
@@ -46,11 +46,12 @@ class Journal:
     def healthy(self) -> bool:
         return self._healthy
 
-    def append(self, row: ToolCall) -> None:
+    def append(self, row: ToolCall, *, keep_result: bool = True) -> None:
+        """Queue a call that already ran. ``keep_result=False`` stores its outcome but not its output."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("journal is closed")
-            self._queue.append(row)
+            self._queue.append((row, keep_result))
             if len(self._queue) == 1:
                 self._cond.notify_all()  # wake the writer only when work appears
 
@@ -92,13 +93,13 @@ class Journal:
                 with self._cond:
                     self._cond.wait(timeout=1.0)  # back off before retrying a failing database
 
-    def _write(self, batch: list[ToolCall]) -> bool:
+    def _write(self, batch: list[tuple[ToolCall, bool]]) -> bool:
         try:
             with self.store.write() as session:
                 # Core inserts, not the ORM: this thread writes every allowed call, so it stays lean.
-                session.connection().execute(sa.insert(_TABLE), [_values(row) for row in batch])
+                session.connection().execute(sa.insert(_TABLE), [_values(row, keep) for row, keep in batch])
                 audit.append_many(
-                    session, [first_event(row, event_type="allowed", reason=_reason(row)) for row in batch]
+                    session, [first_event(row, event_type="allowed", reason=_reason(row)) for row, _ in batch]
                 )
         except Exception:  # a dead database must not kill the journal thread; it retries and reports unhealthy
             logger.exception("could not record %d allowed calls; refusing allowed calls until it recovers", len(batch))
@@ -110,8 +111,11 @@ _TABLE: sa.Table = ToolCall.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(column.name for column in _TABLE.columns)
 
 
-def _values(row: ToolCall) -> dict[str, object]:
-    return {name: getattr(row, name) for name in _COLUMNS}
+def _values(row: ToolCall, keep_result: bool) -> dict[str, object]:
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    if not keep_result:
+        values["result"] = None
+    return values
 
 
 def _reason(row: ToolCall) -> str:

@@ -43,6 +43,8 @@ def for_call(call: ToolCall, decisions: Sequence[Decision], *, base_url: str) ->
     status = CallStatus(call.status)
     if status in WAITING:
         return pending(call, base_url=base_url)
+    if status == CallStatus.ALLOWED and call.result is None and not call.is_error:
+        return ran_at_once(call)
     if status in (CallStatus.ALLOWED, CallStatus.SUCCEEDED):
         return executed(call, decisions)
     if status == CallStatus.BLOCKED:
@@ -79,11 +81,22 @@ def for_call(call: ToolCall, decisions: Sequence[Decision], *, base_url: str) ->
     )
 
 
+def ran_at_once(call: ToolCall) -> types.CallToolResult:
+    """An allowed reading call looked up later: its output was returned then and is not kept."""
+    structured = {"status": "allowed", "call_id": call.id}
+    text = (
+        "This call was allowed and ran at once; its result was returned to you then. Results of reading and "
+        "preparing tools are not kept: call the tool again if you need it."
+    )
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=structured)
+
+
 def executed(call: ToolCall, decisions: Sequence[Decision] = ()) -> types.CallToolResult:
     """The tool's own result, with the gateway's notes in ``_meta`` (and in text when a person edited it)."""
     result = call.result
     structured = result if isinstance(result, dict) else {"result": result}
-    changes = argument_diff(json.loads(call.proposed_arguments), json.loads(call.arguments))
+    edited = call.proposed_arguments != call.arguments
+    changes = argument_diff(json.loads(call.proposed_arguments), json.loads(call.arguments)) if edited else []
     approvers = sorted({d.actor for d in decisions if d.kind == "approve" and d.args_hash == call.args_hash})
     verdict = call.verdict or {}
     note: dict[str, Any] = {

@@ -52,12 +52,19 @@ def _refund(amount: float, justification: Justification = SURE) -> NewCall:
     )
 
 
-def test_allowed_call_runs_at_once_and_is_recorded(runtime: Runtime) -> None:
+def test_allowed_call_runs_at_once_and_is_recorded_without_its_output(runtime: Runtime) -> None:
     submission = runtime.gateway.submit(NewCall(tool="search_customers", arguments={"query": "acme"}, agent="a"))
     assert submission.call.status == CallStatus.ALLOWED
     assert submission.call.result and submission.call.result["customers"]
     stored = runtime.gateway.get_call(submission.call.id)
-    assert stored is not None and stored.status == CallStatus.ALLOWED and stored.result == submission.call.result
+    assert stored is not None and stored.status == CallStatus.ALLOWED and not stored.is_error
+    assert stored.result is None  # reading tools' output is not kept
+
+
+def test_allowed_act_call_keeps_its_result(runtime: Runtime) -> None:
+    submission = runtime.gateway.submit(_refund(20.0))
+    stored = runtime.gateway.get_call(submission.call.id)
+    assert stored is not None and stored.result == submission.call.result and stored.result
 
 
 def test_small_confident_refund_runs_without_a_person(runtime: Runtime) -> None:

@@ -69,7 +69,19 @@ async def test_allowed_read_returns_the_tools_own_result_with_the_call_in_meta(r
     note = (result.meta or {})["countersign/call"]
     assert note["status"] == "allowed" and note["verdict"]["action"] == "allow"
     stored = runtime.gateway.get_call(note["call_id"])
-    assert stored is not None and stored.agent == "agent-a" and stored.result == result.structured_content
+    assert stored is not None and stored.agent == "agent-a" and stored.status == "allowed"
+    assert stored.result is None  # reading tools' output is returned, not kept
+
+
+async def test_awaiting_an_allowed_read_says_its_output_was_not_kept(runtime: Runtime) -> None:
+    async with Client(mcp_server(runtime)) as client:
+        first = await client.call_tool("get_customer", {"customer_id": ids.REFUND_CUSTOMER_ID})
+        call_id = (first.meta or {})["countersign/call"]["call_id"]
+        later = await client.call_tool("await_decision", {"call_id": call_id})
+
+    assert later.is_error is False
+    assert later.structured_content == {"status": "allowed", "call_id": call_id}
+    assert "call the tool again" in later.content[0].text  # type: ignore[union-attr]
 
 
 async def test_small_refund_with_evidence_and_confidence_runs_at_once_and_the_justification_is_stored(
