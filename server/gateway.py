@@ -197,6 +197,7 @@ class Gateway:
         reason: str | None = None,
         override_reason: str | None = None,
         arguments: dict[str, Any] | None = None,
+        expected_args_hash: str | None = None,
     ) -> DecisionOutcome:
         """Record an approval; on quorum, run the call once now and return its final state."""
         outcome = decisions.approve(
@@ -207,6 +208,7 @@ class Gateway:
             override_reason=override_reason,
             edited_arguments=arguments,
             reclassify=self._reclassify,
+            expected_args_hash=expected_args_hash,
         )
         self.bus.publish(call_id, outcome.call.status)
         if outcome.approved:

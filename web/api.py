@@ -78,6 +78,9 @@ class ApproveBody(BaseModel):
     reason: str | None = Field(default=None, max_length=5000)
     override_reason: str | None = Field(default=None, max_length=5000, description="Why approve against the policy.")
     arguments: dict[str, Any] | None = Field(default=None, description="Edited arguments: approve these instead.")
+    args_hash: str | None = Field(
+        default=None, max_length=64, description="Hash of the arguments you reviewed; 409 if the call was edited since."
+    )
 
 
 class RejectBody(BaseModel):
@@ -181,7 +184,12 @@ async def approve(call_id: str, body: ApproveBody, person: PersonDep, runtime: R
     arguments = await _edited_arguments(runtime, call_id, body.arguments) if body.arguments is not None else None
     outcome = await _blocking(
         lambda: runtime.gateway.approve(
-            call_id, person, reason=body.reason, override_reason=body.override_reason, arguments=arguments
+            call_id,
+            person,
+            reason=body.reason,
+            override_reason=body.override_reason,
+            arguments=arguments,
+            expected_args_hash=body.args_hash,
         )
     )
     return DecisionResult(

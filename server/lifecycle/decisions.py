@@ -109,8 +109,12 @@ def approve(
     override_reason: str | None = None,
     edited_arguments: dict[str, Any] | None = None,
     reclassify: Reclassify | None = None,
+    expected_args_hash: str | None = None,
 ) -> DecisionOutcome:
     """Record one person's approval; approve the call when the quorum of distinct people is reached.
+
+    ``expected_args_hash`` is the hash of the arguments the person looked at: when someone edited the
+    call since, the approval is refused (checked under the row lock, so nobody approves unseen arguments).
 
     Raises:
         CallNotFound, Conflict, Forbidden, InvalidDecision (see errors.py).
@@ -119,6 +123,8 @@ def approve(
     def decide(session: Session, call: ToolCall) -> DecisionOutcome:
         if call.on_behalf_of is not None and call.on_behalf_of == person.name:
             raise Forbidden("you requested this call; someone else must approve it")
+        if expected_args_hash is not None and expected_args_hash != call.args_hash:
+            raise Conflict("the call's arguments changed since you opened it (someone edited it); review it again")
         return _approve_held(store, session, call, person, reason, override_reason, edited_arguments, reclassify)
 
     return _decide(store, call_id, person, decide)

@@ -176,3 +176,13 @@ def test_every_transition_extends_a_verifiable_chain(store: Store) -> None:
     with store.read() as session:
         report = audit.verify(session)
     assert report.ok and report.events == 5
+
+
+def test_approval_of_arguments_someone_since_edited_is_refused(store: Store) -> None:
+    call = hold(store, required=2)
+    seen = call.args_hash
+    edited = {"order_id": "O-1", "amount": 60.0, "currency": "EUR"}
+    decisions.approve(store, call.id, BOB, edited_arguments=edited, reclassify=_reclassify(required=2))
+    with pytest.raises(Conflict, match="changed since you opened it"):
+        decisions.approve(store, call.id, ALICE, expected_args_hash=seen)
+    assert decisions.approve(store, call.id, ALICE, expected_args_hash=arguments_hash(edited)).approved

@@ -108,6 +108,7 @@ def approve(
             reason=reason.strip() or None,
             override_reason=override_reason.strip() or None,
             arguments=edited,
+            expected_args_hash=args_hash or None,  # checked again under the row lock
         )
     except LifecycleError as exc:
         if arguments.strip() and isinstance(exc, InvalidDecision):
