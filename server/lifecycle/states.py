@@ -56,11 +56,6 @@ class CallStatus(StrEnum):
     def is_terminal(self) -> bool:
         return self in TERMINAL
 
-    @property
-    def is_final_for_agent(self) -> bool:
-        """True once the agent has nothing more to wait for."""
-        return self not in WAITING
-
 
 TERMINAL = frozenset(
     {
