@@ -36,8 +36,7 @@ def test_server_never_imports_the_web_layer(path: Path) -> None:
     relative = path.relative_to(REPO).as_posix()
     if relative.startswith("server/cli/"):
         return  # the composition root serves the web app
-    allowed = {"starlette"} if relative == "server/mcp/http.py" else set()
-    assert [h for h in _hits(path, WEB_LAYER) if h.split(".")[0] not in allowed] == []
+    assert _hits(path, WEB_LAYER) == []
 
 
 @pytest.mark.parametrize("path", _modules("tools"), ids=lambda p: str(p.relative_to(REPO)))

@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from server.config import Settings
 from server.mcp import build_server, http_agent
-from server.mcp.http import allowed_hosts, allowed_origins, mcp_endpoint, session_manager
 from server.runtime import Runtime, build_runtime, sweeping
 from web import api, pages
 from web.admin import router as admin_router
 from web.http_security import HttpSecurity, internal_error
+from web.mcp_http import allowed_hosts, allowed_origins, mcp_endpoint, session_manager
 
 MCP_PATH = "/mcp"
 

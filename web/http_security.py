@@ -2,7 +2,7 @@
 
 A pure ASGI middleware (not BaseHTTPMiddleware), so the MCP endpoint's SSE streams pass through
 untouched. The Host and Origin lists are the ones the MCP transport is configured with
-(``server.mcp.http.allowed_hosts`` / ``allowed_origins``), so one rule guards the whole surface:
+(``web.mcp_http.allowed_hosts`` / ``allowed_origins``), so one rule guards the whole surface:
 
 - a Host we do not serve -> 421 (DNS rebinding: a hostile name resolving to us);
 - an Origin that is not ours -> 403 (a page on another site calling us from a browser);

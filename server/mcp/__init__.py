@@ -5,7 +5,7 @@
 - ``outcomes``: every result shape an agent can get, in one place (DESIGN.md's outcome table).
 - ``server``: the low-level SDK server and its handlers (guarded call, ``await_decision``...).
 - ``identity``: who is calling (fixed over stdio, the bearer token's agent over HTTP).
-- ``stdio`` and ``http``: the transports.
+- ``stdio``: the stdio transport (streamable HTTP is mounted by ``web/mcp_http.py``, with bearer auth).
 """
 
 from server.mcp.identity import AgentIdentity, fixed_agent, http_agent

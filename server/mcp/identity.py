@@ -1,7 +1,7 @@
 """Who is calling: the agent a call is recorded under, and the person it is made for (if any).
 
 Over stdio the agent is whoever started the process (``countersign stdio --agent NAME``). Over HTTP
-it is the agent named by the request's bearer token, which ``server/mcp/http.py`` checks and puts
+it is the agent named by the request's bearer token, which ``web/mcp_http.py`` checks and puts
 in the ASGI scope under :data:`SCOPE_KEY` before the SDK sees the request.
 """
 

@@ -207,7 +207,7 @@ async def test_api_and_health_answers_carry_security_headers_and_errors_leak_not
 
 
 def test_allowed_hosts_follow_the_base_url_and_the_extra_hosts(tmp_path: Path) -> None:
-    from server.mcp.http import allowed_hosts, allowed_origins
+    from web.mcp_http import allowed_hosts, allowed_origins
 
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/x.db",
