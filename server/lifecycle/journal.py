@@ -95,11 +95,11 @@ class Journal:
 
     def _write(self, batch: list[tuple[ToolCall, bool]]) -> bool:
         try:
-            with self.store.write() as session:
-                # Core inserts, not the ORM: this thread writes every allowed call, so it stays lean.
-                session.connection().execute(sa.insert(_TABLE), [_values(row, keep) for row, keep in batch])
+            with self.store.write_connection() as conn:
+                # Core, not the ORM: this thread writes every allowed call, so it stays lean.
+                conn.execute(sa.insert(_TABLE), [_values(row, keep) for row, keep in batch])
                 audit.append_many(
-                    session, [first_event(row, event_type="allowed", reason=_reason(row)) for row, _ in batch]
+                    conn, [first_event(row, event_type="allowed", reason=_reason(row)) for row, _ in batch]
                 )
         except Exception:  # a dead database must not kill the journal thread; it retries and reports unhealthy
             logger.exception("could not record %d allowed calls; refusing allowed calls until it recovers", len(batch))

@@ -122,14 +122,19 @@ def append(
     return event
 
 
-def append_many(session: Session, events: list[dict[str, Any]]) -> None:
+_EVENTS: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD: sa.Table = AuditHead.__table__  # type: ignore[attr-defined]
+
+
+def append_many(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
     """Add many events (keyword fields of :func:`append`) with one head read and two statements.
 
     For batch writers such as the allowed-call journal; the chain is the same as appending one by one.
+    Core statements on a connection (no ORM session): this runs for every allowed call.
     """
     if not events:
         return
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    head = conn.execute(sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()).first()
     if head is None:
         raise AuditError("audit chain head is missing; the database was not migrated")
     rows: list[dict[str, Any]] = []
@@ -144,10 +149,8 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
         prev = event_hash(row)
         row.update(at=at, hash=prev)
         rows.append(row)
-    # Straight to the table (not the ORM bulk path): batch writers call this for every allowed call.
-    session.connection().execute(sa.insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
-    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(seq=seq, hash=prev))
-    session.expire(head)
+    conn.execute(sa.insert(_EVENTS), rows)
+    conn.execute(sa.update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
 
 
 @dataclass(frozen=True)

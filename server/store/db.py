@@ -72,6 +72,15 @@ class Store:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
     @contextmanager
+    def write_connection(self) -> Iterator[sa.Connection]:
+        """A write transaction on a Core connection, for batch writers that need no ORM."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (no write lock on SQLite)."""
         try:

@@ -78,7 +78,7 @@ def test_batched_events_chain_exactly_like_single_ones(store: Store) -> None:
     when = store.now()
     with store.write() as session:
         audit.append_many(
-            session,
+            session.connection(),
             [
                 {"at": when, "event_type": "allowed", "actor": f"a{i}", "actor_kind": "agent", "data": {"i": i}}
                 for i in range(3)
