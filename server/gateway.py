@@ -14,7 +14,7 @@ Methods here are synchronous and do blocking I/O; async callers run them in a wo
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -172,8 +172,12 @@ class Gateway:
         agent: str | None = None,
         tool: str | None = None,
         limit: int = 200,
+        queues: Collection[str] | None = None,
     ) -> list[ToolCall]:
+        """Newest first. ``queues`` restricts to those queues (a reviewer's), in the query, before the limit."""
         query = select(ToolCall)
+        if queues is not None:
+            query = query.where(col(ToolCall.queue).in_(sorted(queues)))
         if statuses:
             query = query.where(col(ToolCall.status).in_(list(statuses)))
         if queue:

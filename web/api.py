@@ -166,8 +166,12 @@ async def list_calls(
     statuses = _statuses(status)
     if queue is not None and not person.may_review(queue):
         raise HTTPException(403, f"you do not review the {queue!r} queue")
+    # Restricted in the query, so a reviewer of some queues still gets up to `limit` of their calls.
+    queues = None if person.is_admin or person.queues is None else person.queues
     calls = await _blocking(
-        lambda: runtime.gateway.list_calls(statuses=statuses, queue=queue, tool=tool, agent=agent, limit=limit)
+        lambda: runtime.gateway.list_calls(
+            statuses=statuses, queue=queue, tool=tool, agent=agent, limit=limit, queues=queues
+        )
     )
     base = runtime.settings.base_url
     return [_summary(call, base) for call in calls if person.may_review(call.queue)]

@@ -63,6 +63,20 @@ async def test_a_reviewer_lists_the_calls_of_their_queues_with_filters(
     assert bad_status.status_code == 422
 
 
+async def test_a_queue_reviewer_gets_a_full_page_of_their_calls_among_many_others(
+    app: FastAPI, runtime: Runtime, tokens: Tokens
+) -> None:
+    mine = held(runtime)
+    for _ in range(5):  # newer calls in a queue fiona does not review
+        runtime.gateway.submit(
+            NewCall(tool="get_customer", arguments={"customer_id": ids.REFUND_CUSTOMER_ID}, agent="agent-b")
+        )
+    async with api(app, tokens.fiona) as http:
+        listed = (await http.get("/api/calls", params={"limit": 1})).json()
+
+    assert [c["id"] for c in listed] == [mine.id]
+
+
 async def test_call_detail_has_arguments_verdict_justification_and_a_preview(
     app: FastAPI, runtime: Runtime, tokens: Tokens
 ) -> None:
