@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from server.store.db import Store
+from tests.clock import Clock
+
 POSTGRES_URL = os.environ.get("COUNTERSIGN_TEST_DATABASE_URL", "")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,3 +52,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 def _psycopg(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The store's clock; a conftest nearer the test may start it elsewhere."""
+    return Clock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: Clock) -> Iterator[Store]:
+    """A migrated store on a fresh database, with the test's clock."""
+    store = Store.open(database_url, clock=clock)
+    yield store
+    store.close()

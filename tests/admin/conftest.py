@@ -21,13 +21,6 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(database_url: str, clock: Clock) -> Iterator[Store]:
-    store = Store.open(database_url, clock=clock)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def policy_dir(tmp_path: Path) -> Path:
     return write_policy(tmp_path / "policies")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolOutcome
 from server.policy import PolicyHolder
+from tests.clock import Clock as BaseClock
 from tools.contract import ExposureArgs, SubjectArg, ToolRegistry
 
 POLICY = """\
@@ -82,14 +83,10 @@ def runner(registry: ToolRegistry) -> Any:
 
 
 @dataclass
-class Clock:
+class Clock(BaseClock):
+    """Starts early in the month, so a seeded 30-day history fits before "now"."""
+
     now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 def make_gateway(store: Any, policy_dir: Path, registry: ToolRegistry | None = None) -> Gateway:

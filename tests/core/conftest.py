@@ -1,41 +1,15 @@
-"""Fixtures for the core: a store on a real database with a clock the test controls."""
+"""Helpers for the core tests: held calls made straight through the lifecycle."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from server.lifecycle.records import NewCall, insert
 from server.lifecycle.states import CallStatus
 from server.policy.types import Action, Exposure, Justification, Risk, Verdict
 from server.store.db import Store
 from server.store.models import ToolCall
+from tests.clock import Clock
 
-
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(database_url: str, clock: Clock) -> Iterator[Store]:
-    store = Store.open(database_url, clock=clock)
-    yield store
-    store.close()
+__all__ = ["Clock", "held_verdict", "hold"]  # the store and clock fixtures live in tests/conftest.py
 
 
 def held_verdict(*, required: int = 1, queue: str = "finance", expires: int = 3600) -> Verdict:

@@ -44,8 +44,9 @@ def last_line(output: str) -> str:
     return output.strip().splitlines()[-1]
 
 
-def test_cli_prints_secrets_once_on_the_last_line_and_stores_only_their_hash(db: str) -> None:
-    added = run_cli(
+def add_fiona(db: str) -> str:
+    """A finance reviewer with a password, through the CLI; its output."""
+    return run_cli(
         db,
         "user",
         "add",
@@ -57,6 +58,10 @@ def test_cli_prints_secrets_once_on_the_last_line_and_stores_only_their_hash(db:
         "--password-stdin",
         stdin="correct horse battery\n",
     )
+
+
+def test_cli_prints_secrets_once_on_the_last_line_and_stores_only_their_hash(db: str) -> None:
+    added = add_fiona(db)
     agent_token = last_line(run_cli(db, "agent", "add", "desk-agent"))
     person_token = last_line(run_cli(db, "token", "create", "--user", "fiona"))
 
@@ -91,18 +96,7 @@ def test_cli_refuses_a_user_that_already_exists(db: str) -> None:
 
 
 async def test_a_call_held_over_stdio_is_decided_through_the_api_of_a_serve_process(db: str, tmp_path: Path) -> None:
-    run_cli(
-        db,
-        "user",
-        "add",
-        "fiona",
-        "--role",
-        "reviewer",
-        "--queue",
-        "finance",
-        "--password-stdin",
-        stdin="correct horse battery\n",
-    )
+    add_fiona(db)
     person = last_line(run_cli(db, "token", "create", "--user", "fiona"))
     serve = ServeProcess(db, tmp_path / "serve.log", command="demo").start()  # demo seeds the back office
     stdio = StdioServerParameters(command=COUNTERSIGN, args=["stdio", "--agent", "desk-agent"], env=process_env(db))
