@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     progress_interval_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     expiry_sweep_seconds: float = Field(default=5.0, gt=0)
+    # Where allowed calls' records are written: a writer process (keeps the work off the request threads)
+    # or a thread of the server process. An in-memory SQLite database always uses the thread.
+    journal_writer: Literal["process", "thread"] = "process"
     admin_password: str | None = None
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12

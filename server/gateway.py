@@ -14,8 +14,9 @@ Methods here are synchronous and do blocking I/O; async callers run them in a wo
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import col, select
@@ -26,7 +27,7 @@ from server.lifecycle.actors import Person
 from server.lifecycle.decisions import DecisionOutcome
 from server.lifecycle.errors import InvalidDecision
 from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused, ToolRunner
-from server.lifecycle.journal import Journal
+from server.lifecycle.journal import BatchWriter, Journal
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
 from server.lifecycle.waiting import ChangeBus, wait_for_outcome
@@ -43,10 +44,20 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Submission:
-    """What happened to a submitted call. ``call`` is the stored row (status says which path it took)."""
+    """What happened to a submitted call: held and blocked calls come with their stored row, allowed
+    ones with the values of theirs (``ran``), which the journal is writing; ``call`` has it either way."""
 
-    call: ToolCall
     verdict: Verdict
+    row: ToolCall | None = None
+    ran: Mapping[str, Any] | None = None
+
+    @cached_property
+    def call(self) -> ToolCall:
+        """The call as an ORM row (status says which path it took). Allowed calls pay for it only if asked."""
+        if self.row is not None:
+            return self.row
+        assert self.ran is not None
+        return ToolCall(**self.ran)
 
 
 class Gateway:
@@ -59,6 +70,7 @@ class Gateway:
         runner: ToolRunner,
         bus: ChangeBus | None = None,
         server_name: str = "countersign",
+        journal_writer: BatchWriter | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -67,7 +79,7 @@ class Gateway:
         self.server_name = server_name
         self.overrides = Overrides(store, registry)
         self.executor = Executor(store, runner, self._is_idempotent)
-        self.journal = Journal(store)
+        self.journal = Journal(store, writer=journal_writer)  # None: written by a thread of this process
 
     def close(self) -> None:
         """Write out every queued record. Call before the process exits."""
@@ -95,42 +107,45 @@ class Gateway:
         if spec is not None and not new.summary:
             new = replace(new, summary=spec.summarize(new.arguments))
         verdict = self.classify(new.tool, new.arguments, agent=new.agent, justification=new.justification)
+        if verdict.action == Action.ALLOW:
+            ran = self._run_allowed(new, verdict)
+            self.bus.publish(ran["id"], ran["status"])
+            return Submission(verdict, ran=ran)
         if verdict.action == Action.BLOCK:
             call = records.insert(
                 self.store, new, verdict, CallStatus.BLOCKED, event_type="blocked", error=verdict.reason
             )
-        elif verdict.action == Action.HOLD:
-            call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held")
         else:
-            call = self._run_allowed(new, verdict)
+            call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held")
         self.bus.publish(call.id, call.status)
-        return Submission(call, verdict)
+        return Submission(verdict, row=call)
 
     def record_invalid(self, new: NewCall, error: str) -> ToolCall:
         """Arguments that do not fit the tool's schema are refused and recorded, never run."""
         verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category="invalid-arguments", reasons=(error,))
         return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="invalid_arguments", error=error)
 
-    def _run_allowed(self, new: NewCall, verdict: Verdict) -> ToolCall:
-        """Run at once; the record goes to the group-commit journal (see lifecycle/journal.py)."""
+    def _run_allowed(self, new: NewCall, verdict: Verdict) -> dict[str, Any]:
+        """Run at once; the row goes to the group-commit journal (see lifecycle/journal.py)."""
         if not self.journal.healthy:
             raise StoreUnavailable("the audit trail cannot be written; no call runs until it recovers")
-        call = records.build_row(new, verdict, CallStatus.ALLOWED, self.store)
-        key = call.idempotency_key if self._is_idempotent(call.tool) else None
+        row = records.new_row(new, verdict, CallStatus.ALLOWED, self.store)
+        spec = self.registry.get(new.tool)
+        key = row["idempotency_key"] if spec is not None and spec.idempotent else None
         try:
-            outcome = self.executor.run_tool(call.tool, new.arguments, key)
+            outcome = self.executor.run_tool(new.tool, new.arguments, key)
         except Exception as exc:  # any tool crash becomes a recorded, readable tool error
-            logger.exception("allowed call %s of %s failed", call.id, call.tool)
+            logger.exception("allowed call %s of %s failed", row["id"], new.tool)
             outcome = ToolOutcome({"error": _error_text(exc)}, is_error=True)
-        call.result = outcome.result
-        call.is_error = outcome.is_error
-        call.error = outcome.result.get("error") if outcome.is_error and isinstance(outcome.result, dict) else None
-        call.finished_at = self.store.now()
-        # The journal only reads the row (Core insert), so sharing it is safe. What reading and preparing
-        # tools return can be had again by asking again; only what acting tools did is worth keeping.
-        spec = self.registry.get(call.tool)
-        self.journal.append(call, keep_result=spec is not None and spec.category == "act")
-        return call
+        result = outcome.result
+        row["result"] = result
+        row["is_error"] = outcome.is_error
+        row["error"] = result.get("error") if outcome.is_error and isinstance(result, dict) else None
+        row["finished_at"] = self.store.now()
+        # What reading and preparing tools return can be had again by asking again; only what acting
+        # tools did is worth keeping.
+        self.journal.append(row, keep_result=spec is not None and spec.category == "act")
+        return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
         """The call as it stands; a held call past its expiry is expired first (checked on read)."""

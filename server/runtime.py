@@ -22,6 +22,7 @@ import anyio.to_thread
 from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
+from server.lifecycle.journal_process import can_share, process_writer
 from server.people import People
 from server.policy import PolicyHolder
 from server.runner import registry_runner
@@ -66,6 +67,7 @@ def build_runtime(
         policies=policies,
         registry=registry,
         runner=runner or registry_runner(registry, office),
+        journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
     )
     return Runtime(settings, store, policies, registry, office, gateway, People(store))
 

@@ -215,11 +215,13 @@ async def reject(call_id: str, body: RejectBody, person: PersonDep, runtime: Run
 
 @health_router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 async def healthz(runtime: RuntimeDep) -> Any:
-    """200 when the database answers; 503 otherwise. Also says which policy version is in force."""
+    """200 when the database answers and allowed calls are being recorded (else every call is refused);
+    503 otherwise. Also says which policy version is in force."""
 
     def check() -> tuple[bool, str | None]:
         policy = runtime.policies.current()  # may stat the policy directory
-        return runtime.store.ping(), policy.version if policy is not None else None
+        alive = runtime.gateway.journal.healthy and runtime.store.ping()
+        return alive, policy.version if policy is not None else None
 
     alive, version = await anyio.to_thread.run_sync(check)
     if not alive:

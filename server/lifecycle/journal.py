@@ -7,8 +7,11 @@ the same transaction). The price is a window of ``flush_interval`` in which a cr
 can lose the record of calls that already ran; held calls and decisions never take this path: they
 are committed before anyone is told.
 
-Fail closed: when a flush fails, the journal turns unhealthy and the gateway refuses allowed calls
-until a later flush succeeds; queued records are kept and retried, never dropped.
+Where the batch is written is the ``writer``'s business: in this process (``write_batch``), or in a
+writer process (``journal_process.py``) so the server's own threads never pay for it.
+
+Fail closed: when a write fails, the journal turns unhealthy and the gateway refuses allowed calls
+until a later write succeeds; queued records are kept and retried, never dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,13 +31,26 @@ from server.store.models import ToolCall
 
 logger = logging.getLogger(__name__)
 
+Row = Mapping[str, Any]
+# Writes one batch durably, all or nothing; raises when it could not.
+BatchWriter = Callable[[Sequence[Row]], None]
+RETRY_AFTER_SECONDS = 1.0
+
 
 class Journal:
-    def __init__(self, store: Store, *, flush_interval: float = 0.02, max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        writer: BatchWriter | None = None,
+        flush_interval: float = 0.02,
+        max_batch: int = 500,
+    ) -> None:
         self.store = store
+        self.writer: BatchWriter = writer or (lambda batch: write_batch(self.store, batch))
         self.flush_interval = flush_interval
         self.max_batch = max_batch
-        self._queue: deque[tuple[ToolCall, bool]] = deque()
+        self._queue: deque[Row] = deque()
         self._cond = threading.Condition()
         self._healthy = True
         self._closed = False
@@ -46,21 +64,37 @@ class Journal:
     def healthy(self) -> bool:
         return self._healthy
 
-    def append(self, row: ToolCall, *, keep_result: bool = True) -> None:
-        """Queue a call that already ran. ``keep_result=False`` stores its outcome but not its output."""
+    def append(self, row: Row, *, keep_result: bool = True) -> None:
+        """Queue a call that already ran: its whole row (``records.new_row``), which must not change after.
+
+        ``keep_result=False`` stores its outcome but not its output.
+        """
+        if not keep_result:
+            row = {**row, "result": None}
         with self._cond:
             if self._closed:
                 raise RuntimeError("journal is closed")
-            self._queue.append((row, keep_result))
+            self._queue.append(row)
             if len(self._queue) == 1:
                 self._cond.notify_all()  # wake the writer only when work appears
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Block until everything queued so far is committed. False on timeout or failure."""
+        """Block until everything queued so far is committed. False on timeout or failure (no retry awaited)."""
         self._hurry.set()
         with self._cond:
             self._cond.notify_all()
-            return self._cond.wait_for(lambda: (not self._queue and not self._flushing) or not self._healthy, timeout)
+            self._cond.wait_for(lambda: self._written() or not self._healthy, timeout)
+            return self._written() and self._healthy
+
+    def wait_until_written(self, timeout: float) -> bool:
+        """Block until everything queued is committed, retries included. False if that took too long."""
+        self._hurry.set()
+        with self._cond:
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._written() and self._healthy, timeout)
+
+    def _written(self) -> bool:
+        return not self._queue and not self._flushing
 
     def close(self) -> None:
         self.flush()
@@ -91,16 +125,11 @@ class Journal:
                 self._cond.notify_all()
             if not ok:
                 with self._cond:
-                    self._cond.wait(timeout=1.0)  # back off before retrying a failing database
+                    self._cond.wait(timeout=RETRY_AFTER_SECONDS)  # back off before retrying a failing database
 
-    def _write(self, batch: list[tuple[ToolCall, bool]]) -> bool:
+    def _write(self, batch: list[Row]) -> bool:
         try:
-            with self.store.write_connection() as conn:
-                # Core, not the ORM: this thread writes every allowed call, so it stays lean.
-                conn.execute(sa.insert(_TABLE), [_values(row, keep) for row, keep in batch])
-                audit.append_many(
-                    conn, [first_event(row, event_type="allowed", reason=_reason(row)) for row, _ in batch]
-                )
+            self.writer(batch)
         except Exception:  # a dead database must not kill the journal thread; it retries and reports unhealthy
             logger.exception("could not record %d allowed calls; refusing allowed calls until it recovers", len(batch))
             return False
@@ -108,15 +137,24 @@ class Journal:
 
 
 _TABLE: sa.Table = ToolCall.__table__  # type: ignore[attr-defined]
-_COLUMNS = tuple(column.name for column in _TABLE.columns)
 
 
-def _values(row: ToolCall, keep_result: bool) -> dict[str, object]:
-    values = {name: getattr(row, name) for name in _COLUMNS}
-    if not keep_result:
-        values["result"] = None
-    return values
+def write_batch(store: Store, batch: Sequence[Row]) -> None:
+    """Write allowed calls' rows and their audit events in one transaction, straight through the DBAPI.
+
+    A batch is all or nothing, so a batch whose first call is already stored was committed by an
+    attempt whose answer got lost (a writer killed after COMMIT): it is not written twice.
+    """
+    if not batch:
+        return
+    with store.raw_write() as tx:
+        tx.execute("SELECT 1 FROM tool_call WHERE id = ?", (batch[0]["id"],))
+        if tx.fetchone() is not None:
+            logger.warning("%d allowed calls were already recorded; not writing them twice", len(batch))
+            return
+        tx.insert(_TABLE, batch)
+        audit.append_many(tx, [first_event(row, event_type="allowed", reason=_reason(row)) for row in batch])
 
 
-def _reason(row: ToolCall) -> str:
-    return "; ".join((row.verdict or {}).get("reasons", []))
+def _reason(row: Row) -> str:
+    return "; ".join((row["verdict"] or {}).get("reasons", []))

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-
-from sqlmodel import Session
 
 from server.canonical import canonical_json, sha256_hex
 from server.lifecycle.states import CallStatus
@@ -43,44 +42,59 @@ def idempotency_key_for(call_id: str) -> str:
     return f"cs-{call_id}"
 
 
-def build_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) -> ToolCall:
+def new_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) -> dict[str, Any]:
+    """Every column of a new call's row, by name: what ``ToolCall(**row)`` holds and the journal writes.
+
+    A plain dict because allowed calls never need the ORM object: building one costs more than
+    classifying the call (see bench/README.md).
+    """
     now = store.now()
     call_id = new_call_id()
     args_text = canonical_json(new.arguments)
     justification = new.justification.model_dump(mode="json", exclude_none=True)
-    return ToolCall(
-        id=call_id,
-        tool=new.tool,
-        server=new.server,
-        agent=new.agent,
-        on_behalf_of=new.on_behalf_of,
-        summary=new.summary[:500],
-        proposed_arguments=args_text,
-        arguments=args_text,
-        args_hash=sha256_hex(args_text),
-        justification=justification or None,
-        confidence=new.justification.confidence,
-        evidence_count=len(new.justification.evidence),
-        verdict=verdict.model_dump(mode="json"),
-        action=verdict.action.value,
-        risk=verdict.risk.value,
-        queue=verdict.queue,
-        owner=verdict.owner,
-        category=verdict.category,
-        required_approvals=verdict.required_approvals,
-        exposure_amount=verdict.exposure.amount if verdict.exposure else None,
-        exposure_currency=verdict.exposure.currency if verdict.exposure else None,
-        customer=verdict.customer,
-        customer_impact=verdict.customer_impact.value,
-        priority=verdict.priority,
-        policy_version=verdict.policy_version,
-        status=status.value,
-        created_at=now,
-        updated_at=now,
-        sla_due_at=now + timedelta(seconds=verdict.sla_seconds) if status == CallStatus.HELD else None,
-        expires_at=now + timedelta(seconds=verdict.expires_in_seconds) if status == CallStatus.HELD else None,
-        idempotency_key=idempotency_key_for(call_id),
-    )
+    held = status == CallStatus.HELD
+    return {
+        **_COLUMN_DEFAULTS,
+        "id": call_id,
+        "tool": new.tool,
+        "server": new.server,
+        "agent": new.agent,
+        "on_behalf_of": new.on_behalf_of,
+        "summary": new.summary[:500],
+        "proposed_arguments": args_text,
+        "arguments": args_text,
+        "args_hash": sha256_hex(args_text),
+        "justification": justification or None,
+        "confidence": new.justification.confidence,
+        "evidence_count": len(new.justification.evidence),
+        "verdict": verdict.model_dump(mode="json"),
+        "action": verdict.action.value,
+        "risk": verdict.risk.value,
+        "queue": verdict.queue,
+        "owner": verdict.owner,
+        "category": verdict.category,
+        "required_approvals": verdict.required_approvals,
+        "exposure_amount": verdict.exposure.amount if verdict.exposure else None,
+        "exposure_currency": verdict.exposure.currency if verdict.exposure else None,
+        "customer": verdict.customer,
+        "customer_impact": verdict.customer_impact.value,
+        "priority": verdict.priority,
+        "policy_version": verdict.policy_version,
+        "status": status.value,
+        "created_at": now,
+        "updated_at": now,
+        "sla_due_at": now + timedelta(seconds=verdict.sla_seconds) if held else None,
+        "expires_at": now + timedelta(seconds=verdict.expires_in_seconds) if held else None,
+        "idempotency_key": idempotency_key_for(call_id),
+    }
+
+
+# The model's own defaults for the columns a new call leaves alone (approvals, attempts, result...).
+_COLUMN_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=False)
+    for name, field in ToolCall.model_fields.items()
+    if not field.is_required() and field.default_factory is None
+}
 
 
 def insert(
@@ -93,41 +107,37 @@ def insert(
     error: str | None = None,
 ) -> ToolCall:
     """Write the call and its first audit event in one transaction."""
-    row = build_row(new, verdict, status, store)
-    row.error = error
-    row.is_error = error is not None
+    values = new_row(new, verdict, status, store)
+    values["error"] = error
+    values["is_error"] = error is not None
     if status.is_terminal and status != CallStatus.ALLOWED:
-        row.finished_at = row.created_at
+        values["finished_at"] = values["created_at"]
+    row = ToolCall(**values)
     with store.write() as session:
-        add_with_event(session, row, event_type=event_type, reason=error or verdict.reason)
+        session.add(row)
+        audit.append(session, **first_event(values, event_type=event_type, reason=error or verdict.reason))
     return row
 
 
-def add_with_event(session: Session, row: ToolCall, *, event_type: str, reason: str) -> None:
-    """Add a new call row and its first audit event to the caller's transaction."""
-    session.add(row)
-    audit.append(session, **first_event(row, event_type=event_type, reason=reason))
-
-
-def first_event(row: ToolCall, *, event_type: str, reason: str) -> dict[str, Any]:
+def first_event(row: Mapping[str, Any], *, event_type: str, reason: str) -> dict[str, Any]:
     """The audit event that records a call's arrival: what was asked, by whom, and what the policy said."""
     return {
-        "at": row.created_at,
+        "at": row["created_at"],
         "event_type": event_type,
-        "actor": row.agent,
+        "actor": row["agent"],
         "actor_kind": "agent",
-        "call_id": row.id,
-        "tool": row.tool,
-        "after_status": row.status,
+        "call_id": row["id"],
+        "tool": row["tool"],
+        "after_status": row["status"],
         "reason": reason,
-        "category": row.category,
-        "args_hash": row.args_hash,
+        "category": row["category"],
+        "args_hash": row["args_hash"],
         "data": {
-            "arguments": json.loads(row.arguments),
-            "justification": row.justification,
-            "matched_rules": (row.verdict or {}).get("matched_rules", []),
-            "queue": row.queue,
-            "on_behalf_of": row.on_behalf_of,
-            "policy_version": row.policy_version,
+            "arguments": json.loads(row["arguments"]),
+            "justification": row["justification"],
+            "matched_rules": (row["verdict"] or {}).get("matched_rules", []),
+            "queue": row["queue"],
+            "on_behalf_of": row["on_behalf_of"],
+            "policy_version": row["policy_version"],
         },
     }

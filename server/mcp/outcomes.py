@@ -20,7 +20,7 @@ what happened and what to do next, for models that only read text.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -93,38 +93,60 @@ def ran_at_once(call: ToolCall) -> types.CallToolResult:
 
 def executed(call: ToolCall, decisions: Sequence[Decision] = ()) -> types.CallToolResult:
     """The tool's own result, with the gateway's notes in ``_meta`` (and in text when a person edited it)."""
-    result = call.result
-    structured = result if isinstance(result, dict) else {"result": result}
     edited = call.proposed_arguments != call.arguments
     changes = argument_diff(json.loads(call.proposed_arguments), json.loads(call.arguments)) if edited else []
     approvers = sorted({d.actor for d in decisions if d.kind == "approve" and d.args_hash == call.args_hash})
-    verdict = call.verdict or {}
-    note: dict[str, Any] = {
-        "call_id": call.id,
-        "status": call.status,
+    return _executed(
+        call.result,
+        bool(call.is_error),
+        _note(call.id, call.status, call.verdict, call.action, call.risk, call.queue, approvers),
+        changes,
+    )
+
+
+def ran_now(row: Mapping[str, Any]) -> types.CallToolResult:
+    """An allowed call that just ran, from its fresh row (``Submission.ran``): nobody approved or edited it."""
+    note = _note(row["id"], row["status"], row["verdict"], row["action"], row["risk"], row["queue"], [])
+    return _executed(row["result"], bool(row["is_error"]), note, [])
+
+
+def _note(
+    call_id: str,
+    status: str,
+    verdict: dict[str, Any] | None,
+    action: str,
+    risk: str,
+    queue: str,
+    approvers: list[str],
+) -> dict[str, Any]:
+    verdict = verdict or {}
+    return {
+        "call_id": call_id,
+        "status": status,
         "verdict": {
-            "action": verdict.get("action", call.action),
-            "risk": call.risk,
-            "queue": call.queue,
+            "action": verdict.get("action", action),
+            "risk": risk,
+            "queue": queue,
             "rules": list(verdict.get("matched_rules", [])),
         },
         "approvers": approvers,
     }
-    content: list[types.TextContent] = [types.TextContent(type="text", text=_json(structured))]
+
+
+def _executed(result: Any, is_error: bool, note: dict[str, Any], changes: list[dict[str, Any]]) -> types.CallToolResult:
+    structured = result if isinstance(result, dict) else {"result": result}
+    content: list[types.TextContent] = [_text(_json(structured))]
     if changes:
         note["diff"] = changes
         note["changes"] = describe_diff(changes)
         content.append(
-            types.TextContent(
-                type="text",
-                text=(
-                    f"Note: a person changed the arguments before approving ({note['changes']}). "
-                    "The result above is for the changed call."
-                ),
+            _text(
+                f"Note: a person changed the arguments before approving ({note['changes']}). "
+                "The result above is for the changed call."
             )
         )
     return types.CallToolResult(
-        content=list(content), structured_content=structured, is_error=bool(call.is_error), meta={CALL_META: note}
+        content=content, structured_content=structured, is_error=is_error, meta={CALL_META: note}
     )
 
 

@@ -167,6 +167,8 @@ class GuardedTools:
             justification=parsed.justification,
         )
         submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+        if submission.ran is not None:  # allowed: answered from the fresh row, no database read
+            return outcomes.ran_now(submission.ran)
         call = submission.call
         if CallStatus(call.status) in WAITING:
             wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from server.canonical import canonical_json, sha256_hex
 from server.store.models import AuditEvent, AuditHead
+from server.store.raw import RawTransaction
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
@@ -123,22 +124,24 @@ def append(
 
 
 _EVENTS: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
-_HEAD: sa.Table = AuditHead.__table__  # type: ignore[attr-defined]
+_READ_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"  # SQLite: BEGIN IMMEDIATE already holds the lock
+_LOCK_HEAD_POSTGRESQL = _READ_HEAD + " FOR UPDATE"
 
 
-def append_many(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
-    """Add many events (keyword fields of :func:`append`) with one head read and two statements.
+def append_many(tx: RawTransaction, events: list[dict[str, Any]]) -> None:
+    """Add many events (keyword fields of :func:`append`) with one head read and three statements.
 
-    For batch writers such as the allowed-call journal; the chain is the same as appending one by one.
-    Core statements on a connection (no ORM session): this runs for every allowed call.
+    For the allowed-call journal, which writes through the DBAPI (``Store.raw_write``); the chain is
+    the same as appending one by one, and the head row is locked the same way.
     """
     if not events:
         return
-    head = conn.execute(sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()).first()
+    tx.execute(_LOCK_HEAD_POSTGRESQL if tx.is_postgresql else _READ_HEAD)
+    head = tx.fetchone()
     if head is None:
         raise AuditError("audit chain head is missing; the database was not migrated")
     rows: list[dict[str, Any]] = []
-    seq, prev = head.seq, head.hash
+    seq, prev = head
     for fields in events:
         seq += 1
         row = {name: fields.get(name) for name in HASHED_FIELDS}
@@ -149,8 +152,8 @@ def append_many(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
         prev = event_hash(row)
         row.update(at=at, hash=prev)
         rows.append(row)
-    conn.execute(sa.insert(_EVENTS), rows)
-    conn.execute(sa.update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
+    tx.insert(_EVENTS, rows)
+    tx.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ itself (``UPDATE ... WHERE status = :expected``) decides the winner.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from server.store.engine import make_engine
+from server.store.raw import RawTable, RawTransaction, placeholders
 from server.store.types import utcnow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,6 +53,7 @@ class Store:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
+        self._raw_tables: dict[str, RawTable] = {}
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow, migrate_schema: bool = True) -> Store:
@@ -72,13 +75,31 @@ class Store:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
     @contextmanager
-    def write_connection(self) -> Iterator[sa.Connection]:
-        """A write transaction on a Core connection, for batch writers that need no ORM."""
+    def raw_write(self) -> Iterator[RawTransaction]:
+        """A write transaction on a pooled DBAPI cursor, for the journal (see raw.py): no ORM, no Core.
+
+        Same rules as ``write``: ``BEGIN IMMEDIATE`` on SQLite, commit on success, roll back on any error.
+        """
+        dialect = self.engine.dialect
+        dbapi = dialect.loaded_dbapi
         try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+            conn = self.engine.raw_connection()
+        except (sa.exc.DBAPIError, dbapi.Error) as exc:
+            raise StoreUnavailable(f"database unavailable: {exc}") from exc
+        try:
+            cursor = conn.cursor()
+            if dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")  # the pool's sqlite3 connections run in autocommit mode
+            yield RawTransaction(cursor, dialect, self._raw_tables)
+            cursor.close()
+            conn.commit()
+        except BaseException as exc:
+            _quiet_rollback(conn, dbapi.Error)
+            if isinstance(exc, dbapi.OperationalError):
+                raise StoreUnavailable(f"database unavailable: {exc}") from exc
+            raise
+        finally:
+            conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -96,8 +117,7 @@ class Store:
 
         For lookups on every call (overrides): ten times cheaper than a Session, same pool, no ORM.
         """
-        if self.engine.dialect.paramstyle != "qmark":
-            sql = sql.replace("?", "%s")
+        sql = placeholders(sql, self.engine.dialect)
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
             conn = self.engine.raw_connection()
@@ -124,3 +144,8 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _quiet_rollback(conn: Any, dbapi_error: type[Exception]) -> None:
+    with contextlib.suppress(dbapi_error):  # the connection is already broken; the pool discards it on close
+        conn.rollback()

@@ -76,14 +76,15 @@ def test_exported_jsonl_verifies_offline_and_detects_edits(store: Store) -> None
 def test_batched_events_chain_exactly_like_single_ones(store: Store) -> None:
     _history(store)
     when = store.now()
-    with store.write() as session:
+    with store.raw_write() as tx:
         audit.append_many(
-            session.connection(),
+            tx,
             [
                 {"at": when, "event_type": "allowed", "actor": f"a{i}", "actor_kind": "agent", "data": {"i": i}}
                 for i in range(3)
             ],
         )
+    with store.write() as session:
         audit.append(session, at=when, event_type="note", actor="root", actor_kind="person")
     report = _verify(store)
     assert report.ok and report.events == 10
