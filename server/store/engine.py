@@ -32,7 +32,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **kwargs,
+            **{"pool_size": 20, "max_overflow": 40, **kwargs},
         )
         _configure_sqlite(engine)
         return engine

@@ -34,6 +34,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return sa.create_engine(url, pool_pre_ping=True, **kwargs)
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs.setdefault("poolclass", StaticPool)
+    else:
+        # Enough pooled connections for every worker thread: opening one runs its pragmas again.
+        kwargs = {"pool_size": 20, "max_overflow": 40, **kwargs}
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_S}, **kwargs
     )
