@@ -4,7 +4,8 @@
     app = create_app(settings, runtime)   # or shares one, e.g. in tests
 
 The lifespan runs the MCP session manager (a mounted app's own lifespan never runs) and the expiry
-sweeper. Every request first passes :class:`web.http_security.HttpSecurity`.
+sweeper. Every request first passes :class:`web.http_security.HttpSecurity`; then ``/mcp`` goes
+straight to the MCP endpoint (:class:`web.mcp_http.McpRoute`) and everything else to the routes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.routing import Route
 
 from server.config import Settings
 from server.mcp import build_server, http_agent
@@ -21,7 +21,7 @@ from server.runtime import Runtime, build_runtime, sweeping
 from web import api, pages
 from web.admin import router as admin_router
 from web.http_security import HttpSecurity, internal_error
-from web.mcp_http import allowed_hosts, allowed_origins, mcp_endpoint, session_manager
+from web.mcp_http import McpRoute, allowed_hosts, allowed_origins, mcp_endpoint, session_manager
 
 MCP_PATH = "/mcp"
 
@@ -57,9 +57,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     # More routers (review pages, sign-in, admin) are included here.
     pages.install(app, live)  # review pages, sign-in, /static, live events (web/pages/__init__.py)
     app.include_router(admin_router)  # admin pages and /api/admin (web/admin/__init__.py)
-    # First in the table: agents' calls are the hot path, so they should not walk every page route.
-    app.router.routes.insert(0, Route(MCP_PATH, mcp_endpoint(manager, live.people.authenticate_token)))
     app.add_exception_handler(Exception, internal_error)
+    # Agents' calls are the hot path: /mcp goes straight to its endpoint, past the pages' middleware and routes.
+    app.add_middleware(McpRoute, path=MCP_PATH, endpoint=mcp_endpoint(manager, live.people.authenticate_token))
     app.add_middleware(
         HttpSecurity,
         hosts=allowed_hosts(settings),

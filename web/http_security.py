@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,13 +124,19 @@ def _error(status: int, detail: str, **extra: object) -> Response:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
+_RAW_SECURITY_HEADERS = [
+    (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()
+]
+
+
 def _with_security_headers(send: Send) -> Send:
     async def wrapped(message: Message) -> None:
+        # Raw header pairs, not MutableHeaders: this runs for every response, agents' calls included.
         if message["type"] == "http.response.start":
-            headers = MutableHeaders(scope=message)
-            for name, value in SECURITY_HEADERS.items():
-                if name not in headers:
-                    headers[name] = value
+            headers = list(message.get("headers", ()))
+            present = {name.lower() for name, _ in headers}
+            headers.extend(pair for pair in _RAW_SECURITY_HEADERS if pair[0] not in present)
+            message["headers"] = headers
         await send(message)
 
     return wrapped

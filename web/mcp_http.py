@@ -1,7 +1,7 @@
 """MCP over streamable HTTP: the SDK's session manager behind agent bearer-token authentication.
 
-The one module in ``server/`` allowed to touch Starlette (for the 401/403 responses). The host app
-(``web/app.py``) routes ``/mcp`` here and must run ``session_manager.run()`` in its lifespan.
+The host app (``web/app.py``) sends ``/mcp`` here through :class:`McpRoute` and must run
+``session_manager.run()`` in its lifespan.
 
 - Stateful sessions (progress on the POST stream, elicitation-ready); each session is bound to the
   agent that opened it, so another agent's token cannot ride on it.
@@ -93,6 +93,7 @@ class AgentBearerAuth:
         self.authenticate = authenticate
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal]] = {}
+        self._users: dict[str, AuthenticatedUser] = {}
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,11 +115,16 @@ class AgentBearerAuth:
             await response(scope, receive, send)
             return
         scope[SCOPE_KEY] = principal.name
-        # The SDK binds a session to the credential that opened it; name the agent as that credential.
-        scope["user"] = AuthenticatedUser(
-            AccessToken(token="-", client_id=principal.name, scopes=["agent"], subject=principal.name)  # noqa: S106
-        )
+        scope["user"] = self._user(principal.name)
         await self.app(scope, receive, send)
+
+    def _user(self, agent: str) -> AuthenticatedUser:
+        """The SDK binds a session to the credential that opened it; name the agent as that credential."""
+        user = self._users.get(agent)
+        if user is None:  # made once per agent: this runs on every call
+            token = AccessToken(token="-", client_id=agent, scopes=["agent"], subject=agent)  # noqa: S106
+            user = self._users[agent] = AuthenticatedUser(token)
+        return user
 
     async def _principal(self, token: str) -> Principal | None:
         key = hashlib.sha256(token.encode()).hexdigest()
@@ -135,6 +141,26 @@ class AgentBearerAuth:
                     self._cache.clear()
                 self._cache[key] = (now + self.cache_seconds, principal)
         return principal
+
+
+class McpRoute:
+    """Sends requests for ``path`` straight to the MCP endpoint, past the review pages' stack.
+
+    Agents' calls are the hot path, and the pages' session and CSRF middleware, exception handlers and
+    route table have nothing to say about them (agents authenticate with bearer tokens). Installed
+    inside :class:`web.http_security.HttpSecurity`, so the Host, Origin and body checks still apply.
+    """
+
+    def __init__(self, app: ASGIApp, *, path: str, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.paths = (path, path + "/")
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.paths:
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def mcp_endpoint(manager: StreamableHTTPSessionManager, authenticate: Authenticate) -> ASGIApp:
