@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -78,10 +79,21 @@ def stdio(
         async with sweeping(runtime):
             await serve_stdio(server)
 
+    _settle_heap()
     try:
         anyio.run(main)
     finally:
         runtime.close()
+
+
+def _settle_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's sight before serving.
+
+    Tables, models, templates and the policy are made once and live forever, yet every full collection
+    would walk them again: a pause of several milliseconds in whichever agent call it lands on.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _http_settings(host: str, port: int) -> Settings:
@@ -103,6 +115,7 @@ def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> Non
     from web.app import create_app  # the composition root is the one place in server/ that serves web/
 
     app: Any = create_app(settings, runtime)
+    _settle_heap()
     try:
         uvicorn.run(
             app,
