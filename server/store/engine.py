@@ -29,10 +29,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas and pool settings this product relies on."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        # A connection per worker thread, so none is reopened (pragmas and all) under load; the most recently
+        # used first, so each call finds a page cache the last one warmed.
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **{"pool_size": 20, "max_overflow": 40, **kwargs},
+            **{"pool_size": 20, "max_overflow": 40, "pool_use_lifo": True, **kwargs},
         )
         _configure_sqlite(engine)
         return engine

@@ -35,8 +35,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs.setdefault("poolclass", StaticPool)
     else:
-        # Enough pooled connections for every worker thread: opening one runs its pragmas again.
-        kwargs = {"pool_size": 20, "max_overflow": 40, **kwargs}
+        # A connection per worker thread (opening one runs its pragmas again), the most recently used first.
+        kwargs = {"pool_size": 20, "max_overflow": 40, "pool_use_lifo": True, **kwargs}
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_S}, **kwargs
     )
