@@ -2,7 +2,8 @@
 
 1. Allowed-call latency (p50/p95/p99) and throughput (sequential, 16 and 64 concurrent clients) over
    streamable HTTP, through `countersign serve` and through a plain `mcp` SDK server exposing the same
-   tool (`get_customer` on the same back office), measured in the same run; ratios printed.
+   tool (`get_customer` on the same back office), measured in the same run, in alternating rounds;
+   the medians' ratios printed, and each round's.
 2. Decision-to-agent time: from the moment the approve API call returns to the moment the waiting
    agent's tools/call returns, when the approval goes to the agent's own server process, and when it
    goes to a second process sharing the database.
@@ -38,6 +39,7 @@ SEQUENTIAL_CALLS = 300
 CONCURRENCY = (16, 64)
 CALLS_PER_LEVEL = 640
 DECISION_SAMPLES = 15
+ROUNDS = 3
 
 
 # --- the servers ------------------------------------------------------------------------------------
@@ -221,6 +223,25 @@ async def _held_call(api: httpx2.AsyncClient) -> str:
 # --- the run --------------------------------------------------------------------------------------------
 
 
+def report_allowed(plain_url: str, guarded_url: str, agent_token: str) -> None:
+    """Both servers, round after round (alternating which goes first); medians and each round's ratio."""
+    rounds: list[dict[str, dict[str, float]]] = []
+    for number in range(ROUNDS):
+        servers = [("plain", plain_url, None), ("countersign", guarded_url, agent_token)]
+        if number % 2:
+            servers.reverse()  # neither server always runs on a machine the other just warmed or heated
+        rounds.append({name: asyncio.run(measure_allowed(url, token)) for name, url, token in servers})
+    print(f"allowed call {TOOL} over streamable HTTP (same machine, client and server share the CPUs)")
+    print(f"median of {ROUNDS} rounds per server; the last column is each round's own ratio")
+    print(f"{'':22}{'plain mcp':>10}{'countersign':>13}{'ratio':>7}  {'per round':>9}")
+    for key in ("p50", "p95", "p99", "sequential_rps", *(f"c{c}_rps" for c in CONCURRENCY)):
+        unit = "ms" if key.startswith("p") else "calls/s"
+        plain = statistics.median(r["plain"][key] for r in rounds)
+        guarded = statistics.median(r["countersign"][key] for r in rounds)
+        each = " ".join(f"{r['countersign'][key] / r['plain'][key]:.2f}" for r in rounds)
+        print(f"{key + ' ' + unit:22}{plain:10.1f}{guarded:13.1f}{guarded / plain:7.2f}  {each}")
+
+
 def _tokens(database_url: str) -> tuple[str, str]:
     from server.people import People
     from server.store.db import Store
@@ -249,14 +270,7 @@ def main() -> None:
         guarded = start_countersign(database_url, log, command="demo")  # seeds the back office
         plain = start_plain(database_url, log)
         try:
-            plain_figures = asyncio.run(measure_allowed(plain.url, None))
-            guarded_figures = asyncio.run(measure_allowed(guarded.url, agent_token))
-            print(f"allowed call {TOOL} over streamable HTTP (same machine, client and server share the CPUs)")
-            print(f"{'':14}{'plain mcp':>12}{'countersign':>14}{'ratio':>8}")
-            for key in ("p50", "p95", "p99", "sequential_rps", *(f"c{c}_rps" for c in CONCURRENCY)):
-                unit = "ms" if key.startswith("p") else "calls/s"
-                ratio = guarded_figures[key] / plain_figures[key]
-                print(f"{key + ' ' + unit:14}{plain_figures[key]:12.1f}{guarded_figures[key]:14.1f}{ratio:8.2f}")
+            report_allowed(plain.url, guarded.url, agent_token)
             second = start_countersign(database_url, log)
             try:
                 same = asyncio.run(measure_decisions(guarded.url, guarded.url, agent_token, person_token))

@@ -91,9 +91,9 @@ def new_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) ->
 
 # The model's own defaults for the columns a new call leaves alone (approvals, attempts, result...).
 _COLUMN_DEFAULTS: dict[str, Any] = {
-    name: field.get_default(call_default_factory=False)
-    for name, field in ToolCall.model_fields.items()
-    if not field.is_required() and field.default_factory is None
+    name: info.get_default(call_default_factory=False)
+    for name, info in ToolCall.model_fields.items()
+    if not info.is_required() and info.default_factory is None
 }
 
 

@@ -83,6 +83,16 @@ async def test_an_agent_over_http_gets_allowed_held_and_decided_results_under_it
         runtime.close()
 
 
+async def test_the_mcp_path_with_a_trailing_slash_serves_agents_too(sqlite_runtime: Runtime) -> None:
+    runtime = sqlite_runtime
+    token = runtime.people.create_agent_token("slash-agent")
+    with serving(create_app(runtime.settings, runtime)) as url, anyio.fail_after(30):
+        async with http_agent(f"{url}/mcp/", token) as agent:
+            result = await agent.call_tool("get_customer", {"customer_id": ids.REFUND_CUSTOMER_ID})
+    assert result.is_error is False
+    assert (result.meta or {})["countersign/call"]["status"] == "allowed"
+
+
 async def test_mcp_without_a_valid_agent_token_is_refused(sqlite_runtime: Runtime) -> None:
     runtime = sqlite_runtime
     runtime.people.create_user("ada", "admin")
