@@ -9,18 +9,24 @@ One writer process serves every journal of the process that started it (the test
 hundreds of gateways), started on first use; it keeps a few stores open by database URL. When it
 dies, the write in flight fails (the journal turns unhealthy and retries) and the next write starts
 a new one; a batch it committed without answering is not written twice (see ``write_batch``).
+
+It runs in a session of its own and ignores SIGINT and SIGTERM: Ctrl+C and a service manager's stop
+reach the server, which still needs the writer for its last batches while it shuts down. The writer
+ends when the server closes its pipe, however the server ends.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
-import multiprocessing
+import os
+import signal
+import subprocess
 import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 
 from server.lifecycle.journal import BatchWriter, Row, write_batch
 from server.store.db import Store
@@ -37,12 +43,14 @@ class WriterProcessError(RuntimeError):
 
 
 class WriterProcess:
-    """The parent's end: sends batches to the writer process, one at a time, and waits for each answer."""
+    """The server's end: sends batches to the writer process, one at a time, and waits for each answer."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._process: BaseProcess | None = None
-        self._conn: Connection | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._send: Connection | None = None
+        self._receive: Connection | None = None
+        self._exit_hook = False
 
     @property
     def pid(self) -> int | None:
@@ -50,37 +58,60 @@ class WriterProcess:
 
     def write(self, url: str, batch: Sequence[Row]) -> None:
         with self._lock:
-            conn = self._connection()
+            send, receive = self._pipes()
             try:
-                conn.send((url, list(batch)))
-                if not conn.poll(ANSWER_TIMEOUT_SECONDS):
+                send.send((url, list(batch)))
+                if not receive.poll(ANSWER_TIMEOUT_SECONDS):
                     raise WriterProcessError(f"no answer within {ANSWER_TIMEOUT_SECONDS:.0f} s")
-                ok, problem = conn.recv()
+                ok, problem = receive.recv()
             except (EOFError, OSError, WriterProcessError) as exc:
-                self._stop()  # a writer that stopped answering may be stuck: the next write starts a new one
+                self._stop(timeout=0)  # a writer that stopped answering may be stuck: the next write starts a new one
                 raise WriterProcessError(f"the journal writer process failed: {exc!r}") from exc
         if not ok:
             raise WriterProcessError(problem)
 
-    def _connection(self) -> Connection:
-        if self._conn is not None and self._process is not None and self._process.is_alive():
-            return self._conn
-        self._stop()
-        context = multiprocessing.get_context("spawn")  # no fork: the server has threads and open connections
-        parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child,), name="countersign-journal-writer", daemon=True)
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
-        return parent
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the writer finish its batch and end (it ends when its pipe closes); kill it after ``timeout``."""
+        locked = self._lock.acquire(timeout=timeout)  # a write in flight may hold it (at exit, for good)
+        try:
+            self._stop(timeout)
+        finally:
+            if locked:
+                self._lock.release()
 
-    def _stop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+    def _pipes(self) -> tuple[Connection, Connection]:
+        if self._send is not None and self._receive is not None and self._process and self._process.poll() is None:
+            return self._send, self._receive
+        self._stop(timeout=0)
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        # Connections own duplicates of the pipe ends, so closing them is all that closing needs.
+        self._send = Connection(os.dup(process.stdin.fileno()), readable=False)
+        self._receive = Connection(os.dup(process.stdout.fileno()), writable=False)
+        process.stdin.close()
+        process.stdout.close()
+        self._process = process
+        if not self._exit_hook:
+            atexit.register(self.stop)
+            self._exit_hook = True
+        return self._send, self._receive
+
+    def _stop(self, timeout: float) -> None:
+        for conn in (self._send, self._receive):
+            if conn is not None:
+                conn.close()
         if self._process is not None:
-            self._process.kill()
-            self._process.join(timeout=10)
-        self._process = self._conn = None
+            try:
+                self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+        self._process = self._send = self._receive = None
 
 
 _SHARED = WriterProcess()
@@ -105,23 +136,32 @@ def process_writer(store: Store) -> BatchWriter:
 # --- the writer process -------------------------------------------------------------------------------
 
 
-def serve(conn: Connection) -> None:
-    """The writer process's loop: write each batch it receives and answer (ok, problem). Ends with its parent."""
-    sys.stdout = sys.stderr  # under `countersign stdio`, stdout is the MCP channel
+def main() -> None:
+    """The writer process: batches arrive pickled on stdin, answers leave on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    incoming = Connection(os.dup(0), writable=False)
+    outgoing = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # anything printed goes to stderr, never into the answers
+    serve(incoming, outgoing)
+
+
+def serve(incoming: Connection, outgoing: Connection) -> None:
+    """Write each batch received and answer (ok, problem), until the server closes the pipe."""
     stores: OrderedDict[str, Store] = OrderedDict()
     try:
         while True:
             try:
-                url, batch = conn.recv()
+                url, batch = incoming.recv()
             except (EOFError, OSError):
-                return  # the parent is gone
+                return  # the server is gone
             try:
                 write_batch(_store(stores, url), batch)
                 answer: tuple[bool, str | None] = (True, None)
-            except Exception as exc:  # reported to the parent, whose journal turns unhealthy and retries
+            except Exception as exc:  # reported to the server, whose journal turns unhealthy and retries
                 answer = (False, f"{type(exc).__name__}: {exc}")
             try:
-                conn.send(answer)
+                outgoing.send(answer)
             except OSError:
                 return
     finally:
@@ -135,3 +175,7 @@ def _store(stores: OrderedDict[str, Store], url: str) -> Store:
     while len(stores) > OPEN_STORES:
         stores.popitem(last=False)[1].close()
     return store
+
+
+if __name__ == "__main__":
+    main()

@@ -146,3 +146,22 @@ def test_a_dead_writer_process_is_replaced_and_no_record_is_lost(database_url: s
         assert _stored(runtime, before.ran["id"]) is not None and _stored(runtime, after.ran["id"]) is not None
     finally:
         runtime.close()
+
+
+def test_the_writer_process_outlives_a_stop_signal_so_the_server_can_write_its_last_batches(database_url: str) -> None:
+    settings = Settings(database_url=database_url, policies=REPO / "policies", journal_writer="process")
+    runtime = build_runtime(settings)
+    try:
+        runtime.gateway.submit(_search("before"))
+        assert runtime.gateway.journal.flush()
+        pid = shared_writer().pid
+        assert pid is not None
+        os.kill(pid, signal.SIGTERM)  # what a service manager sends every process of the service
+        os.kill(pid, signal.SIGINT)  # what Ctrl+C sends the terminal's process group
+
+        last = runtime.gateway.submit(_search("last"))
+        assert runtime.gateway.journal.flush()
+        assert shared_writer().pid == pid
+        assert last.ran is not None and _stored(runtime, last.ran["id"]) is not None
+    finally:
+        runtime.close()
