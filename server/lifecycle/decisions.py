@@ -65,6 +65,38 @@ def compare_and_set(
         setattr(call, name, value)
 
 
+def transition_event(
+    session: Session,
+    call: ToolCall,
+    event_type: str,
+    *,
+    before: CallStatus,
+    at: datetime,
+    actor: str = SYSTEM,
+    actor_kind: str = "system",
+    reason: str | None = None,
+    override_reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The audit event of a transition ``call`` just made (from ``before`` to the status it has now)."""
+    audit.append(
+        session,
+        at=at,
+        event_type=event_type,
+        actor=actor,
+        actor_kind=actor_kind,
+        call_id=call.id,
+        tool=call.tool,
+        before_status=before.value,
+        after_status=call.status,
+        reason=reason,
+        override_reason=override_reason,
+        category=call.category,
+        args_hash=call.args_hash,
+        data=data,
+    )
+
+
 def _locked(session: Session, call_id: str) -> ToolCall:
     call = session.exec(select(ToolCall).where(ToolCall.id == call_id).with_for_update()).first()
     if call is None:
@@ -74,19 +106,8 @@ def _locked(session: Session, call_id: str) -> ToolCall:
 
 def _expire_in(session: Session, call: ToolCall, now: datetime) -> None:
     compare_and_set(session, call, CallStatus.HELD, CallStatus.EXPIRED, now, finished_at=now)
-    audit.append(
-        session,
-        at=now,
-        event_type="expired",
-        actor=SYSTEM,
-        actor_kind="system",
-        call_id=call.id,
-        tool=call.tool,
-        before_status=CallStatus.HELD.value,
-        after_status=CallStatus.EXPIRED.value,
-        reason="nobody decided before the call expired",
-        category=call.category,
-        args_hash=call.args_hash,
+    transition_event(
+        session, call, "expired", before=CallStatus.HELD, at=now, reason="nobody decided before the call expired"
     )
 
 
@@ -199,20 +220,16 @@ def _approve_held(
         )
     else:
         _update_held(session, call, now, approvals=approvals, **edit_values)
-    audit.append(
+    transition_event(
         session,
+        call,
+        "approved" if complete else "approval_recorded",
+        before=CallStatus.HELD,
         at=now,
-        event_type="approved" if complete else "approval_recorded",
         actor=person.name,
         actor_kind="person",
-        call_id=call.id,
-        tool=call.tool,
-        before_status=CallStatus.HELD.value,
-        after_status=call.status,
         reason=reason,
         override_reason=override_reason,
-        category=call.category,
-        args_hash=call.args_hash,
         data={"approvals": approvals, "required": call.required_approvals, "diff": changes},
     )
     return DecisionOutcome(call, complete, approvals, call.required_approvals, changes)
@@ -287,19 +304,15 @@ def reject(store: Store, call_id: str, person: Person, *, reason: str) -> ToolCa
             error=reason,
             is_error=True,
         )
-        audit.append(
+        transition_event(
             session,
+            call,
+            "rejected",
+            before=CallStatus.HELD,
             at=now,
-            event_type="rejected",
             actor=person.name,
             actor_kind="person",
-            call_id=call.id,
-            tool=call.tool,
-            before_status=CallStatus.HELD.value,
-            after_status=CallStatus.REJECTED.value,
             reason=reason,
-            category=call.category,
-            args_hash=call.args_hash,
         )
         return call
 
@@ -316,19 +329,15 @@ def cancel(store: Store, call_id: str, *, actor: str, actor_kind: str, reason: s
         compare_and_set(
             session, call, CallStatus.HELD, CallStatus.CANCELLED, now, finished_at=now, error=reason, is_error=True
         )
-        audit.append(
+        transition_event(
             session,
+            call,
+            "cancelled",
+            before=CallStatus.HELD,
             at=now,
-            event_type="cancelled",
             actor=actor,
             actor_kind=actor_kind,
-            call_id=call.id,
-            tool=call.tool,
-            before_status=CallStatus.HELD.value,
-            after_status=CallStatus.CANCELLED.value,
             reason=reason,
-            category=call.category,
-            args_hash=call.args_hash,
         )
     return call
 

@@ -25,11 +25,9 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from server.canonical import arguments_hash
-from server.lifecycle.actors import SYSTEM
-from server.lifecycle.decisions import compare_and_set
+from server.lifecycle.decisions import compare_and_set, transition_event
 from server.lifecycle.errors import Conflict
 from server.lifecycle.states import CallStatus
-from server.store import audit
 from server.store.db import Store
 from server.store.models import ToolCall
 
@@ -96,14 +94,8 @@ class Executor:
                     lease_until=now + self.lease,
                     attempts=call.attempts + 1,
                 )
-                _event(
-                    session,
-                    call,
-                    "execution_started",
-                    CallStatus.APPROVED,
-                    CallStatus.EXECUTING,
-                    now,
-                    attempt=call.attempts,
+                transition_event(
+                    session, call, "execution_started", before=CallStatus.APPROVED, at=now, data=_attempt(call)
                 )
                 return self._claim_of(call, token)
         except Conflict:
@@ -153,15 +145,8 @@ class Executor:
                 finished_at=now,
                 lease_until=None,
             )
-            _event(
-                session,
-                call,
-                "executed" if status == CallStatus.SUCCEEDED else "execution_failed",
-                CallStatus.EXECUTING,
-                status,
-                now,
-                reason=error,
-            )
+            event_type = "executed" if status == CallStatus.SUCCEEDED else "execution_failed"
+            transition_event(session, call, event_type, before=CallStatus.EXECUTING, at=now, reason=error)
             return call
 
     def recover(self) -> list[ToolCall]:
@@ -199,15 +184,14 @@ class Executor:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             call.claim_token, call.attempts = token, call.attempts + 1
-            _event(
+            transition_event(
                 session,
                 call,
                 "execution_retried",
-                CallStatus.EXECUTING,
-                CallStatus.EXECUTING,
-                now,
-                attempt=call.attempts,
+                before=CallStatus.EXECUTING,
+                at=now,
                 reason="the executor stopped mid-call; retrying with the same idempotency key",
+                data=_attempt(call),
             )
             return self._claim_of(call, token)
 
@@ -229,9 +213,7 @@ class Executor:
                 finished_at=now,
                 lease_until=None,
             )
-            _event(
-                session, call, "unknown_outcome", CallStatus.EXECUTING, CallStatus.UNKNOWN_OUTCOME, now, reason=reason
-            )
+            transition_event(session, call, "unknown_outcome", before=CallStatus.EXECUTING, at=now, reason=reason)
             return call
 
     def pending_approved(self, *, limit: int = 100) -> list[str]:
@@ -251,29 +233,5 @@ def _stale(call: ToolCall | None, now: Any) -> bool:
     )
 
 
-def _event(
-    session: Any,
-    call: ToolCall,
-    event_type: str,
-    before: CallStatus,
-    after: CallStatus,
-    now: Any,
-    *,
-    reason: str | None = None,
-    attempt: int | None = None,
-) -> None:
-    audit.append(
-        session,
-        at=now,
-        event_type=event_type,
-        actor=SYSTEM,
-        actor_kind="system",
-        call_id=call.id,
-        tool=call.tool,
-        before_status=before.value,
-        after_status=after.value,
-        reason=reason,
-        category=call.category,
-        args_hash=call.args_hash,
-        data={"attempt": attempt} if attempt is not None else None,
-    )
+def _attempt(call: ToolCall) -> dict[str, Any]:
+    return {"attempt": call.attempts}
