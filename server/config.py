@@ -49,7 +49,3 @@ class Settings(BaseSettings):
         if self.environment != "development" and len(self.secret_key) < 32:
             raise ValueError("COUNTERSIGN_SECRET_KEY must be at least 32 characters outside development")
         return self
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

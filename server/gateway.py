@@ -69,14 +69,12 @@ class Gateway:
         registry: ToolRegistry,
         runner: ToolRunner,
         bus: ChangeBus | None = None,
-        server_name: str = "countersign",
         journal_writer: BatchWriter | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
         self.registry = registry
         self.bus = bus or ChangeBus()
-        self.server_name = server_name
         self.overrides = Overrides(store, registry)
         self.executor = Executor(store, runner, self._is_idempotent)
         self.journal = Journal(store, writer=journal_writer)  # None: written by a thread of this process
@@ -92,11 +90,17 @@ class Gateway:
     # --- the policy ------------------------------------------------------------------------------
 
     def classify(
-        self, tool: str, arguments: dict[str, Any], *, agent: str, justification: Justification | None = None
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        agent: str,
+        justification: Justification | None = None,
+        server: str = NewCall.server,
     ) -> Verdict:
         """The verdict the next call would get, with the admins' overrides as of now (read every call)."""
         spec = self.registry.get(tool)
-        facts = build_facts(spec, tool, arguments, agent=agent, server=self.server_name, justification=justification)
+        facts = build_facts(spec, tool, arguments, agent=agent, server=server, justification=justification)
         return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
 
     # --- the agent's side ------------------------------------------------------------------------
@@ -106,7 +110,9 @@ class Gateway:
         spec = self.registry.get(new.tool)
         if spec is not None and not new.summary:
             new = replace(new, summary=spec.summarize(new.arguments))
-        verdict = self.classify(new.tool, new.arguments, agent=new.agent, justification=new.justification)
+        verdict = self.classify(
+            new.tool, new.arguments, agent=new.agent, justification=new.justification, server=new.server
+        )
         if verdict.action == Action.ALLOW:
             ran = self._run_allowed(new, verdict)
             self.bus.publish(ran["id"], ran["status"])
@@ -122,7 +128,7 @@ class Gateway:
 
     def record_invalid(self, new: NewCall, error: str) -> ToolCall:
         """Arguments that do not fit the tool's schema are refused and recorded, never run."""
-        verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category="invalid-arguments", reasons=(error,))
+        verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category=records.INVALID_ARGUMENTS, reasons=(error,))
         return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="invalid_arguments", error=error)
 
     def _run_allowed(self, new: NewCall, verdict: Verdict) -> dict[str, Any]:
@@ -130,8 +136,7 @@ class Gateway:
         if not self.journal.healthy:
             raise StoreUnavailable("the audit trail cannot be written; no call runs until it recovers")
         row = records.new_row(new, verdict, CallStatus.ALLOWED, self.store)
-        spec = self.registry.get(new.tool)
-        key = row["idempotency_key"] if spec is not None and spec.idempotent else None
+        key = row["idempotency_key"] if self._is_idempotent(new.tool) else None
         try:
             outcome = self.executor.run_tool(new.tool, new.arguments, key)
         except Exception as exc:  # any tool crash becomes a recorded, readable tool error
@@ -144,20 +149,20 @@ class Gateway:
         row["finished_at"] = self.store.now()
         # What reading and preparing tools return can be had again by asking again; only what acting
         # tools did is worth keeping.
+        spec = self.registry.get(new.tool)
         self.journal.append(row, keep_result=spec is not None and spec.category == "act")
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
         """The call as it stands; a held call past its expiry is expired first (checked on read)."""
-        self.journal.flush()
         call = self._load(call_id)
+        if call is None and self.journal.flush():  # only an allowed call can still be on its way to the table
+            call = self._load(call_id)
         if (
             call is not None
-            and call.status == CallStatus.HELD
-            and call.expires_at
-            and call.expires_at <= self.store.now()
+            and decisions.overdue(call, self.store.now())
+            and decisions.expire_if_due(self.store, call_id)
         ):
-            decisions.expire_if_due(self.store, call_id)
             self.bus.publish(call_id, CallStatus.EXPIRED)
             call = self._load(call_id)
         return call
@@ -176,7 +181,7 @@ class Gateway:
     ) -> ToolCall | None:
         """Wait (across processes) until the call has an outcome for the agent, or the timeout passes."""
         return await wait_for_outcome(
-            self.store, self.bus, call_id, timeout=timeout, on_tick=on_tick, tick_every=tick_every, load=self.get_call
+            self.bus, call_id, load=self.get_call, timeout=timeout, on_tick=on_tick, tick_every=tick_every
         )
 
     def list_calls(
@@ -202,7 +207,8 @@ class Gateway:
         if tool:
             query = query.where(ToolCall.tool == tool)
         query = query.order_by(col(ToolCall.created_at).desc()).limit(limit)
-        self.journal.flush()
+        if not statuses or CallStatus.ALLOWED in statuses:  # allowed calls are the only ones the journal writes
+            self.journal.flush()
         with self.store.read() as session:
             return list(session.exec(query).all())
 

@@ -31,13 +31,12 @@ from sqlmodel import col, func, select
 
 from server.catalog import build_facts
 from server.insights.outcomes import outcome_of
+from server.lifecycle.records import INVALID_ARGUMENTS
 from server.policy import Policy, classify, load_policy
 from server.policy.types import Action, Justification, Risk, ToolOverride, Verdict
 from server.store.db import Store
 from server.store.models import ToolCall, ToolRiskOverride
 from tools.contract import ToolRegistry
-
-INVALID_ARGUMENTS = "invalid-arguments"
 
 Progress = Callable[[int, int], None]
 

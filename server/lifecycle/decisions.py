@@ -115,10 +115,15 @@ def _require_held(store: Store, session: Session, call: ToolCall) -> bool:
     """True if the call is HELD and in time; expires it (to be committed) when it is past its expiry."""
     if call.status != CallStatus.HELD:
         return False
-    if call.expires_at is not None and call.expires_at <= store.now():
+    if overdue(call, store.now()):
         _expire_in(session, call, store.now())
         return False
     return True
+
+
+def overdue(call: ToolCall, now: datetime) -> bool:
+    """A held call past its expiry: nobody may decide it any more, and the next look expires it."""
+    return call.status == CallStatus.HELD and call.expires_at is not None and call.expires_at <= now
 
 
 def approve(
@@ -351,22 +356,17 @@ def expire_due(store: Store, *, limit: int = 500) -> list[str]:
             .where(ToolCall.status == CallStatus.HELD.value, col(ToolCall.expires_at) <= now)
             .limit(limit)
         ).all()
-    expired: list[str] = []
-    for call_id in due:
-        with store.write() as session:
-            call = _locked(session, call_id)
-            if call.status == CallStatus.HELD and call.expires_at is not None and call.expires_at <= store.now():
-                _expire_in(session, call, store.now())
-                expired.append(call_id)
-    return expired
+    return [call_id for call_id in due if expire_if_due(store, call_id)]
 
 
-def expire_if_due(store: Store, call_id: str) -> None:
-    """Expiry checked on read: a held call past its expiry is expired before anyone sees it."""
+def expire_if_due(store: Store, call_id: str) -> bool:
+    """Expire a held call past its expiry (checked again under the lock); True when this expired it."""
     with store.write() as session:
         call = session.get(ToolCall, call_id, with_for_update=True)
-        if call is not None and call.status == CallStatus.HELD and call.expires_at and call.expires_at <= store.now():
-            _expire_in(session, call, store.now())
+        if call is None or not overdue(call, store.now()):
+            return False
+        _expire_in(session, call, store.now())
+    return True
 
 
 def decisions_for(store: Store, call_id: str) -> list[Decision]:

@@ -80,8 +80,10 @@ class Journal:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything queued so far is committed. False on timeout or failure (no retry awaited)."""
-        self._hurry.set()
         with self._cond:
+            if self._written():
+                return self._healthy  # nothing to wait for: leave the writer's batching pause alone
+            self._hurry.set()
             self._cond.notify_all()
             self._cond.wait_for(lambda: self._written() or not self._healthy, timeout)
             return self._written() and self._healthy

@@ -33,6 +33,10 @@ class NewCall:
     summary: str = ""
 
 
+# The category of calls refused because their arguments did not fit the tool (never classified).
+INVALID_ARGUMENTS = "invalid-arguments"
+
+
 def new_call_id() -> str:
     return uuid.uuid4().hex
 

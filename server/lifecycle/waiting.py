@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from server.lifecycle.states import WAITING, CallStatus
-from server.store.db import Store
 from server.store.models import ToolCall
 
 
@@ -60,22 +59,21 @@ class ChangeBus:
 
 
 async def wait_for_outcome(
-    store: Store,
     bus: ChangeBus,
     call_id: str,
     *,
+    load: Callable[[str], ToolCall | None],
     timeout: float,
     on_tick: Callable[[float], Awaitable[None]] | None = None,
     tick_every: float = 5.0,
     min_interval: float = 0.05,
     max_interval: float = 0.5,
-    load: Callable[[str], ToolCall | None] | None = None,
 ) -> ToolCall | None:
     """Wait until the call leaves HELD/APPROVED/EXECUTING or ``timeout`` passes; return its latest row.
 
-    ``on_tick(elapsed)`` runs about every ``tick_every`` seconds (progress notifications).
+    ``load`` reads the call (a worker thread runs it); ``on_tick(elapsed)`` runs about every
+    ``tick_every`` seconds (progress notifications).
     """
-    fetch = load or (lambda cid: _load(store, cid))
     loop = asyncio.get_running_loop()
     started = loop.time()
     next_tick = started + tick_every
@@ -84,7 +82,7 @@ async def wait_for_outcome(
     try:
         while True:
             event.clear()  # before reading, so a change committed after the read still wakes us
-            call = await anyio.to_thread.run_sync(fetch, call_id)
+            call = await anyio.to_thread.run_sync(load, call_id)
             if call is None or CallStatus(call.status) not in WAITING:
                 return call
             now = loop.time()
@@ -100,8 +98,3 @@ async def wait_for_outcome(
                 interval = min(interval * 2, max_interval)
     finally:
         bus.unsubscribe(call_id, event)
-
-
-def _load(store: Store, call_id: str) -> ToolCall | None:
-    with store.read() as session:
-        return session.get(ToolCall, call_id)

@@ -34,8 +34,6 @@ class ArgumentError(ValueError):
 class ParsedCall:
     arguments: dict[str, Any]
     justification: Justification
-    # The arguments as the agent sent them, less the justification (kept if the tool refuses them).
-    raw: dict[str, Any]
 
 
 class Validators:
@@ -83,7 +81,7 @@ def parse_call(spec: ToolSpec, arguments: object, validators: Validators) -> Par
         parsed = spec.parse(raw)
     except ToolInputError as exc:
         raise ArgumentError(exc.message, field=exc.field) from exc
-    return ParsedCall(parsed, justification, raw)
+    return ParsedCall(parsed, justification)
 
 
 def parse_justification(value: object) -> Justification:

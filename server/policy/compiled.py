@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cel
-
 from server.policy.expressions import Condition
 from server.policy.model import Defaults, QueueSpec, RuleSpec, ToolEntry
 from server.policy.types import Action
@@ -33,10 +31,6 @@ class CompiledRule:
     @property
     def action(self) -> Action:
         return self.spec.action
-
-    def matches(self, context: cel.Context) -> bool:
-        """Raises what Condition.matches raises."""
-        return self.condition is None or self.condition.matches(context)
 
 
 @dataclass(frozen=True)
