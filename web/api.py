@@ -33,6 +33,7 @@ from server.runtime import Runtime
 from server.store.db import StoreUnavailable
 from server.store.models import Decision, ToolCall
 from tools.contract import ToolInputError
+from web.mcp_http import bearer_token
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,10 @@ async def current_principal(request: Request, runtime: RuntimeDep) -> Principal 
     person = getattr(request.state, "person", None)
     if isinstance(person, Person):
         return Principal("person", person.name, person)
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         return None
-    return await _blocking(runtime.people.authenticate_token, token.strip())
+    return await _blocking(runtime.people.authenticate_token, token)
 
 
 async def current_person(principal: Annotated[Principal | None, Depends(current_principal)]) -> Person:

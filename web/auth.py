@@ -123,11 +123,6 @@ class Sessions:
         with self.store.write() as session:
             session.exec(delete(WebSession).where(col(WebSession.id) == key))
 
-    def end_all(self, user: str) -> None:
-        """Sign a person out everywhere (after a password change or when disabling them)."""
-        with self.store.write() as session:
-            session.exec(delete(WebSession).where(col(WebSession.user_name) == user))
-
 
 def person_of(user: User | None) -> Person | None:
     """The Person a user row acts as; None when missing or disabled."""

@@ -100,7 +100,7 @@ class AgentBearerAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = _bearer(Headers(scope=scope).get("authorization"))
+        token = bearer_token(Headers(scope=scope).get("authorization"))
         principal = await self._principal(token) if token else None
         if principal is None:
             response = JSONResponse(
@@ -168,7 +168,8 @@ def mcp_endpoint(manager: StreamableHTTPSessionManager, authenticate: Authentica
     return AgentBearerAuth(StreamableHTTPASGIApp(manager), authenticate)
 
 
-def _bearer(header: str | None) -> str | None:
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
     if not header:
         return None
     scheme, _, value = header.partition(" ")

@@ -12,13 +12,13 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.audit_query import describe_chain
-from server.insights import Period, exception_report, find_candidates, load_roi_settings, roi_report
+from server.insights import Period, find_candidates
 from server.policy.types import Action, Justification, Risk
 from server.store import audit
 from tools.contract import ToolInputError
 from web.admin.deps import AdminPerson, up_to_date
-from web.admin.insights import THRESHOLDS
-from web.admin.tools import tool_rows
+from web.admin.insights import THRESHOLDS, load_insights
+from web.admin.tools import known_tool, tool_rows
 from web.api import RuntimeDep
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -81,8 +81,7 @@ def list_tools(person: AdminPerson, runtime: RuntimeDep) -> list[dict[str, Any]]
 @router.put("/tools/{name}/level")
 def set_level(name: str, body: LevelBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
     gateway = runtime.gateway
-    policy = gateway.policies.current()
-    if name not in gateway.registry and (policy is None or name not in policy.tools):
+    if not known_tool(gateway, name):
         raise HTTPException(404, f"no tool {name!r}")
     gateway.overrides.set(name, risk=body.risk, action=body.action, reason=body.reason.strip(), actor=person.name)
     return {"tool": name, "risk": body.risk.value, "action": body.action.value}
@@ -114,10 +113,7 @@ def insights(person: AdminPerson, runtime: RuntimeDep, days: int = Query(default
     up_to_date(runtime.gateway)
     now = store.now()
     period = Period.last(days, now=now)
-    defaults = {spec.name: spec.minutes_saved for spec in runtime.gateway.registry}
-    with store.read() as db:
-        report = exception_report(db, period, now=now)
-        roi = roi_report(db, period, defaults=defaults, settings=load_roi_settings(db))
+    report, _settings, roi = load_insights(runtime.gateway, period, now)
     return {
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "totals": report.totals.as_dict(),

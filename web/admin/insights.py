@@ -11,9 +11,12 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from server.gateway import Gateway
 from server.insights import (
     Candidate,
+    ExceptionReport,
     Period,
+    RoiReport,
     RoiSettings,
     Thresholds,
     exception_report,
@@ -59,8 +62,18 @@ def replay_link(candidate: Candidate, days: int) -> str:
     return "/admin/policy/replay?" + urlencode({**query, "days": days})
 
 
-def defaults_minutes(pages: Pages) -> dict[str, float]:
-    return {spec.name: spec.minutes_saved for spec in pages.gateway.registry}
+def defaults_minutes(gateway: Gateway) -> dict[str, float]:
+    """Each tool's own figure of minutes saved per call, before any admin's correction."""
+    return {spec.name: spec.minutes_saved for spec in gateway.registry}
+
+
+def load_insights(gateway: Gateway, period: Period, now: datetime) -> tuple[ExceptionReport, RoiSettings, RoiReport]:
+    """The exception report and the ROI for a period, in one read (the page and the JSON API)."""
+    with gateway.store.read() as db:
+        report = exception_report(db, period, now=now)
+        settings = load_roi_settings(db)
+        roi = roi_report(db, period, defaults=defaults_minutes(gateway), settings=settings)
+    return report, settings, roi
 
 
 @router.get("/admin/insights")
@@ -69,11 +82,8 @@ def insights_page(request: Request, pages: Pages, session: AdminViewer) -> Respo
     up_to_date(pages.gateway)
     now = store.now()
     period, days = period_from(request.query_params, now)
-    defaults = defaults_minutes(pages)
-    with store.read() as db:
-        report = exception_report(db, period, now=now)
-        settings = load_roi_settings(db)
-        roi = roi_report(db, period, defaults=defaults, settings=settings)
+    report, settings, roi = load_insights(pages.gateway, period, now)
+    defaults = defaults_minutes(pages.gateway)
     candidates = find_candidates(report, THRESHOLDS)
     span_days = max(1, round(period.days))
     context = {
@@ -103,7 +113,7 @@ def insights_page(request: Request, pages: Pages, session: AdminViewer) -> Respo
 @router.post("/admin/insights/roi")
 async def save_roi(request: Request, pages: Pages, session: AdminActor) -> Response:
     form = await request.form()
-    defaults = defaults_minutes(pages)
+    defaults = defaults_minutes(pages.gateway)
     per_tool: dict[str, float] = {}
     try:
         per_review = _minutes(form.get("minutes_per_review"))

@@ -23,10 +23,10 @@ from server.policy.types import Action, Evidence, Justification, Verdict
 from server.replay import ReplayReport, replay, stored_overrides, what_if
 from tools.contract import ToolInputError
 from web.admin.deps import AdminActor, AdminViewer, Pages, render_admin, up_to_date
+from web.admin.tools import ACTIONS
 
 router = APIRouter(include_in_schema=False)
 
-ACTIONS = [a.value for a in Action]
 MAX_DAYS = 366
 
 

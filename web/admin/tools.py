@@ -84,7 +84,8 @@ def tool_rows(gateway: Gateway) -> list[ToolRow]:
     return rows
 
 
-def _known(gateway: Gateway, name: str) -> bool:
+def known_tool(gateway: Gateway, name: str) -> bool:
+    """A tool the registry serves or the policy names (admins may set levels for either)."""
     policy = gateway.policies.current()
     return name in gateway.registry or (policy is not None and name in policy.tools)
 
@@ -124,7 +125,7 @@ def _tool_page(
     pages: Pages, request: Request, session: AdminViewer, name: str, *, error: str = "", status_code: int = 200
 ) -> Response:
     gateway = pages.gateway
-    if not _known(gateway, name):
+    if not known_tool(gateway, name):
         raise NotAllowed(f"There is no tool named {name!r}.", status_code=404)
     row = next(r for r in tool_rows(gateway) if r.name == name)
     with gateway.store.read() as db:
@@ -151,7 +152,7 @@ def set_level(
     reason: Annotated[str, Form(max_length=REASON_LIMIT)] = "",
 ) -> Response:
     gateway = pages.gateway
-    if not _known(gateway, name):
+    if not known_tool(gateway, name):
         raise NotAllowed(f"There is no tool named {name!r}.", status_code=404)
     if risk not in RISKS or action not in ACTIONS:
         return _tool_page(pages, request, session, name, error="Choose a risk level and an action.", status_code=422)

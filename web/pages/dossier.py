@@ -102,10 +102,6 @@ class Packet:
         return self.held and self.may_review and not self.requested_by_viewer and not self.approved_by_viewer
 
     @property
-    def may_reject(self) -> bool:
-        return self.held and self.may_review
-
-    @property
     def editable(self) -> bool:
         return self.may_approve and bool(self.schema.get("properties"))
 

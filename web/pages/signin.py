@@ -8,7 +8,6 @@ signs you in to its own account.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -80,7 +79,7 @@ async def signin(
 ) -> Response:
     problem = csrf.origin_problem(request, pages.trusted_origins)
     cookie = request.cookies.get(SIGNIN_COOKIE, "")
-    if problem is None and not (cookie and csrf_token and hmac.compare_digest(cookie.encode(), csrf_token.encode())):
+    if problem is None and csrf.token_problem(csrf_token, cookie) is not None:
         problem = "the sign-in form expired; please try again"
     if problem is not None:
         return _form(pages, request, next_path=next, name=name, error=problem, status=403)
