@@ -9,7 +9,7 @@ from server.lifecycle.records import NewCall
 from server.runtime import Runtime
 from server.store.db import Store
 from tests.api.conftest import Tokens, api, auth, held
-from tests.core.conftest import Clock
+from tests.clock import Clock
 from tests.mcp.support import make_runtime, make_settings
 from tools.backoffice import ids
 from web.app import create_app

@@ -6,18 +6,16 @@ skipped with that reason. Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from server.runtime import Runtime
 from tests.conftest import REPO
+from tests.mcp.support import loopback_socket, serving
 from tests.web.support import Clock, make_runtime, make_settings, password
 from web.app import create_app
 
@@ -48,41 +46,16 @@ class LiveServer:
     runtime: Runtime
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    sock = loopback_socket()  # bound first: the settings need the URL before the app exists
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(f"sqlite:///{tmp_path / 'countersign.db'}", base_url=url)
     runtime = make_runtime(settings, Clock())
-    config = uvicorn.Config(
-        create_app(settings, runtime),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    ready = threading.Event()
-    for _ in range(200):  # bounded: 10 s
-        if server.started:
-            ready.set()
-            break
-        ready.wait(0.05)
-    assert server.started, "uvicorn did not start"
     try:
-        yield LiveServer(url, runtime)
+        with serving(create_app(settings, runtime), sock):
+            yield LiveServer(url, runtime)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         runtime.close()
 
 

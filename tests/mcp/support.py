@@ -129,11 +129,17 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free loopback port: hand it to ``serving`` once you know the URL's port."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def serving(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread, on ``sock`` or a free loopback port; yields the base URL."""
+    sock = sock or loopback_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
     server = _ThreadedServer(config)

@@ -49,7 +49,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """One `countersign demo` for every scenario, and an agent token for the suite."""
+    """One `countersign serve` for every scenario (as the issue asks), and an agent token for the suite."""
     root = tmp_path_factory.mktemp("conformance")
     database_url = f"sqlite:///{root / 'countersign.db'}"
     store = Store.open(database_url)
@@ -57,7 +57,7 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         token = People(store).create_agent_token("conformance")
     finally:
         store.close()
-    serve = ServeProcess(database_url, root / "serve.log", command="demo").start()
+    serve = ServeProcess(database_url, root / "serve.log").start()
     try:
         yield f"{serve.url}/mcp", token
     finally:

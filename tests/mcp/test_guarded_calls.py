@@ -18,7 +18,7 @@ from server.lifecycle.states import CallStatus
 from server.mcp.catalog import AWAIT_DECISION, JUSTIFICATION, LIST_MY_PENDING
 from server.runtime import Runtime
 from server.store.db import Store, StoreUnavailable
-from tests.core.conftest import Clock
+from tests.clock import Clock
 from tests.mcp.support import (
     ADMIN,
     EVIDENCE,

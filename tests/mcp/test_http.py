@@ -129,6 +129,24 @@ async def test_a_session_opened_by_one_agent_cannot_be_used_with_another_agents_
     assert "tools" in own["result"]
 
 
+async def test_over_http_an_agent_cannot_await_another_agents_call(database_url: str) -> None:
+    runtime = make_runtime(make_settings(database_url))
+    owner_token = runtime.people.create_agent_token("agent-a")
+    other_token = runtime.people.create_agent_token("agent-b")
+    try:
+        with serving(create_app(runtime.settings, runtime)) as url, anyio.fail_after(30):
+            async with http_agent(f"{url}/mcp", owner_token) as owner, http_agent(f"{url}/mcp", other_token) as other:
+                pending = await owner.call_tool("issue_refund", refund(400.0), meta=NO_WAIT)
+                call_id = (pending.structured_content or {})["call_id"]
+                foreign = await other.call_tool(AWAIT_DECISION, {"call_id": call_id, "wait_seconds": 0})
+                own = await owner.call_tool(AWAIT_DECISION, {"call_id": call_id, "wait_seconds": 0})
+    finally:
+        runtime.close()
+    assert foreign.is_error is True
+    assert foreign.structured_content == {"status": "error", "error": f"No call {call_id!r} among this agent's calls."}
+    assert (own.structured_content or {})["status"] == "pending_approval"
+
+
 async def test_bad_requests_get_clear_errors_and_the_next_request_still_works(sqlite_runtime: Runtime) -> None:
     runtime = sqlite_runtime
     token = runtime.people.create_agent_token("agent-a")

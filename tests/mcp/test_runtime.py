@@ -11,7 +11,7 @@ from server.lifecycle.records import NewCall
 from server.runtime import sweeping
 from server.store.db import Store
 from server.store.models import ToolCall
-from tests.core.conftest import Clock
+from tests.clock import Clock
 from tests.mcp.support import make_runtime, make_settings, refund
 
 

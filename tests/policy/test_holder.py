@@ -90,15 +90,20 @@ def test_unchanged_files_are_not_reloaded(tmp_path: Path) -> None:
 
 
 def test_concurrent_readers_always_see_a_whole_policy(tmp_path: Path) -> None:
-    write(tmp_path, "p.yaml", BASE)
-    holder = PolicyHolder(tmp_path, check_interval=0)
+    versions = {_version(tmp_path / name, text) for name, text in (("base", BASE), ("rule", WITH_RULE))}
+    live = tmp_path / "live"
+    write(live, "p.yaml", BASE)
+    holder = PolicyHolder(live, check_interval=0)
     seen: list[object] = []
     errors: list[BaseException] = []
+    written = threading.Event()
 
     def read() -> None:
         try:
-            for _ in range(50):
+            for _ in range(100_000):  # bounded: until every edit has been written, and once more
                 seen.append(holder.current())
+                if written.is_set():
+                    break
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
 
@@ -106,8 +111,18 @@ def test_concurrent_readers_always_see_a_whole_policy(tmp_path: Path) -> None:
     for thread in threads:
         thread.start()
     for text in (WITH_RULE, BROKEN, BASE):
-        write(tmp_path, "p.yaml", text)
+        write(live, "p.yaml", text)
+    written.set()
     for thread in threads:
         thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
-    assert all(policy is not None for policy in seen)
+    # Every read got a whole policy, and only one of the two good ones: never the broken edit, never None.
+    assert {getattr(policy, "version", None) for policy in seen} <= versions
+
+
+def _version(directory: Path, text: str) -> str:
+    write(directory, "p.yaml", text)
+    policy = PolicyHolder(directory, check_interval=0).current()
+    assert policy is not None
+    return policy.version
