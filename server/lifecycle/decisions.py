@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from server.canonical import arguments_hash, canonical_json
+from server.canonical import canonical_json, sha256_hex
 from server.lifecycle.actors import SYSTEM, Person
 from server.lifecycle.diff import argument_diff
 from server.lifecycle.errors import CallNotFound, Conflict, Forbidden, InvalidDecision
@@ -184,14 +184,16 @@ def _approve_held(
 ) -> DecisionOutcome:
     now = store.now()
     changes: list[dict[str, Any]] | None = None
-    if edited_arguments is not None and canonical_json(edited_arguments) != call.arguments:
+    edit_values: dict[str, Any] = {}
+    edited_text = canonical_json(edited_arguments) if edited_arguments is not None else call.arguments
+    if edited_arguments is not None and edited_text != call.arguments:
         if reclassify is None:
             raise InvalidDecision("this call cannot be edited here")
         verdict = reclassify(call, edited_arguments)
         if verdict.action == Action.BLOCK:
             raise InvalidDecision(f"the edited call would be blocked: {verdict.reason}")
         changes = argument_diff(json.loads(call.arguments), edited_arguments)
-        _apply_edit(call, edited_arguments, verdict)
+        edit_values = _apply_edit(call, edited_text, verdict)
     if session.exec(
         select(Decision).where(
             Decision.call_id == call.id, Decision.actor == person.name, Decision.args_hash == call.args_hash
@@ -217,7 +219,6 @@ def _approve_held(
             Decision.call_id == call.id, Decision.kind == "approve", Decision.args_hash == call.args_hash
         )
     ).one()
-    edit_values = _edit_values(call) if changes is not None else {}
     complete = approvals >= call.required_approvals
     if complete:
         compare_and_set(
@@ -240,28 +241,21 @@ def _approve_held(
     return DecisionOutcome(call, complete, approvals, call.required_approvals, changes)
 
 
-def _apply_edit(call: ToolCall, arguments: dict[str, Any], verdict: Verdict) -> None:
-    call.arguments = canonical_json(arguments)
-    call.args_hash = arguments_hash(arguments)
-    call.verdict = verdict.model_dump(mode="json")
-    call.required_approvals = max(call.required_approvals, verdict.required_approvals)
-    call.exposure_amount = verdict.exposure.amount if verdict.exposure else None
-    call.exposure_currency = verdict.exposure.currency if verdict.exposure else None
-    call.risk = verdict.risk.value
-    call.priority = verdict.priority
-
-
-def _edit_values(call: ToolCall) -> dict[str, Any]:
-    return {
-        "arguments": call.arguments,
-        "args_hash": call.args_hash,
-        "verdict": call.verdict,
-        "required_approvals": call.required_approvals,
-        "exposure_amount": call.exposure_amount,
-        "exposure_currency": call.exposure_currency,
-        "risk": call.risk,
-        "priority": call.priority,
+def _apply_edit(call: ToolCall, arguments_text: str, verdict: Verdict) -> dict[str, Any]:
+    """Apply a reviewer's edit to the row in memory; the changed columns, for the guarded UPDATE."""
+    values = {
+        "arguments": arguments_text,
+        "args_hash": sha256_hex(arguments_text),
+        "verdict": verdict.model_dump(mode="json"),
+        "required_approvals": max(call.required_approvals, verdict.required_approvals),
+        "exposure_amount": verdict.exposure.amount if verdict.exposure else None,
+        "exposure_currency": verdict.exposure.currency if verdict.exposure else None,
+        "risk": verdict.risk.value,
+        "priority": verdict.priority,
     }
+    for name, value in values.items():
+        setattr(call, name, value)
+    return values
 
 
 def _update_held(session: Session, call: ToolCall, now: datetime, **values: Any) -> None:
