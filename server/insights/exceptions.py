@@ -164,7 +164,7 @@ def _workload(session: Session, period: Period) -> list[ReviewerLoad]:
             func.sum(sa.case((sa.and_(approve, col(Decision.edited_arguments).is_not(None)), 1), else_=0)),
             func.sum(sa.case((col(Decision.kind) == "reject", 1), else_=0)),
         )
-        .where(col(Decision.created_at) >= period.start, col(Decision.created_at) < period.end)
+        .where(period.holds(col(Decision.created_at)))
         .group_by(col(Decision.actor))
     ).all()
     loads = [ReviewerLoad(actor, int(a), int(e), int(r)) for actor, a, e, r in rows]
@@ -178,8 +178,7 @@ def _rejection_reasons(session: Session, period: Period, limit: int) -> list[Rea
         select(key.label("key"), func.trim(col(Decision.reason)).label("reason"))
         .where(
             col(Decision.kind) == "reject",
-            col(Decision.created_at) >= period.start,
-            col(Decision.created_at) < period.end,
+            period.holds(col(Decision.created_at)),
         )
         .subquery()
     )

@@ -77,8 +77,7 @@ def held_in(period: Period) -> sa.ColumnElement[bool]:
     """Calls the policy held, created within the period."""
     return sa.and_(
         col(ToolCall.action) == Action.HOLD.value,
-        col(ToolCall.created_at) >= period.start,
-        col(ToolCall.created_at) < period.end,
+        period.holds(col(ToolCall.created_at)),
     )
 
 

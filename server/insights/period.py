@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,10 @@ class Period:
     def last(cls, days: int, *, now: datetime) -> Period:
         """The ``days`` days up to ``now``."""
         return cls(now - timedelta(days=days), now)
+
+    def holds(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` (a timestamp) falls within the period, start included, end excluded."""
+        return sa.and_(column >= self.start, column < self.end)
 
     @property
     def days(self) -> float:

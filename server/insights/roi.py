@@ -107,16 +107,16 @@ class RoiReport:
 
 def roi_report(session: Session, period: Period, *, defaults: Mapping[str, float], settings: RoiSettings) -> RoiReport:
     """``defaults`` maps each tool to its declared ``minutes_saved``."""
-    in_period = (col(ToolCall.created_at) >= period.start, col(ToolCall.created_at) < period.end)
+    in_period = period.holds(col(ToolCall.created_at))
     by_action = dict(
         session.execute(
-            select(col(ToolCall.action), func.count()).where(*in_period).group_by(col(ToolCall.action))
+            select(col(ToolCall.action), func.count()).where(in_period).group_by(col(ToolCall.action))
         ).all()
     )
     ran = session.execute(
         select(col(ToolCall.tool), func.count())
         .where(
-            *in_period,
+            in_period,
             col(ToolCall.status).in_([CallStatus.ALLOWED.value, CallStatus.SUCCEEDED.value]),
             col(ToolCall.is_error).is_(False),
         )
@@ -124,9 +124,7 @@ def roi_report(session: Session, period: Period, *, defaults: Mapping[str, float
     ).all()
     savings = [ToolSaving(tool, int(n), settings.minutes_for(tool, defaults)) for tool, n in ran]
     savings.sort(key=lambda s: (-s.minutes, s.tool))
-    decisions = session.execute(
-        select(func.count()).where(col(Decision.created_at) >= period.start, col(Decision.created_at) < period.end)
-    ).scalar_one()
+    decisions = session.execute(select(func.count()).where(period.holds(col(Decision.created_at)))).scalar_one()
     return RoiReport(
         period=period,
         settings=settings,
