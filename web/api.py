@@ -168,10 +168,9 @@ async def list_calls(
     if queue is not None and not person.may_review(queue):
         raise HTTPException(403, f"you do not review the {queue!r} queue")
     # Restricted in the query, so a reviewer of some queues still gets up to `limit` of their calls.
-    queues = None if person.is_admin or person.queues is None else person.queues
     calls = await _blocking(
         lambda: runtime.gateway.list_calls(
-            statuses=statuses, queue=queue, tool=tool, agent=agent, limit=limit, queues=queues
+            statuses=statuses, queue=queue, tool=tool, agent=agent, limit=limit, queues=person.review_scope
         )
     )
     base = runtime.settings.base_url

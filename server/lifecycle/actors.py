@@ -17,7 +17,13 @@ class Person:
     queues: frozenset[str] | None = None
 
     def may_review(self, queue: str) -> bool:
-        return self.role == "admin" or self.queues is None or queue in self.queues
+        scope = self.review_scope
+        return scope is None or queue in scope
+
+    @property
+    def review_scope(self) -> frozenset[str] | None:
+        """The queues this person reviews, or None for every queue."""
+        return None if self.role == "admin" else self.queues
 
     @property
     def is_admin(self) -> bool:

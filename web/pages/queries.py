@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import col, func, or_, select
+from sqlmodel import and_, col, func, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from server.lifecycle.actors import Person
@@ -33,37 +35,34 @@ DECIDED = (
 QUEUE_LIMIT = 1000
 
 
-def _visible(query: SelectOfScalar[ToolCall], person: Person) -> SelectOfScalar[ToolCall]:
-    if person.is_admin or person.queues is None:
-        return query
-    return query.where(col(ToolCall.queue).in_(sorted(person.queues)))
+Query = TypeVar("Query", bound=SelectOfScalar[Any])
+
+
+def _visible(query: Query, person: Person) -> Query:
+    """Restricted to the queues the person reviews (in the query, before any limit)."""
+    scope = person.review_scope
+    return query if scope is None else query.where(col(ToolCall.queue).in_(sorted(scope)))
+
+
+def _held_now(now: datetime) -> sa.ColumnElement[bool]:
+    """Held and not past its expiry: what a reviewer can still decide."""
+    return and_(
+        ToolCall.status == CallStatus.HELD.value,
+        or_(col(ToolCall.expires_at).is_(None), col(ToolCall.expires_at) > now),
+    )
 
 
 def held_calls(store: Store, person: Person) -> list[ToolCall]:
     """Every held call the person may review and that has not passed its expiry."""
-    now = store.now()
-    query = select(ToolCall).where(
-        ToolCall.status == CallStatus.HELD.value,
-        or_(col(ToolCall.expires_at).is_(None), col(ToolCall.expires_at) > now),
-    )
+    query = select(ToolCall).where(_held_now(store.now()))
     with store.read() as session:
         return list(session.exec(_visible(query, person).limit(QUEUE_LIMIT)).all())
 
 
 def held_count(store: Store, person: Person) -> int:
-    now = store.now()
-    query = (
-        select(func.count())
-        .select_from(ToolCall)
-        .where(
-            ToolCall.status == CallStatus.HELD.value,
-            or_(col(ToolCall.expires_at).is_(None), col(ToolCall.expires_at) > now),
-        )
-    )
-    if not (person.is_admin or person.queues is None):
-        query = query.where(col(ToolCall.queue).in_(sorted(person.queues)))
+    query = select(func.count()).select_from(ToolCall).where(_held_now(store.now()))
     with store.read() as session:
-        return int(session.exec(query).one())
+        return int(session.exec(_visible(query, person)).one())
 
 
 def latest_change(store: Store) -> tuple[int, str]:
@@ -133,7 +132,5 @@ def similar_calls(store: Store, person: Person, call: ToolCall, *, limit: int = 
 
 def tools_seen(store: Store, person: Person) -> list[str]:
     query = select(ToolCall.tool).distinct()
-    if not (person.is_admin or person.queues is None):
-        query = query.where(col(ToolCall.queue).in_(sorted(person.queues)))
     with store.read() as session:
-        return sorted(session.exec(query).all())
+        return sorted(session.exec(_visible(query, person)).all())
