@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # Notifications (server/notify/). Secrets are kept out of reprs and logs.
+    smtp_url: str | None = Field(default=None, repr=False, description="smtp://user:pass@host:587?starttls=true")
+    smtp_from: str = "countersign@localhost"
+    slack_bot_token: str | None = Field(default=None, repr=False)
+    slack_signing_secret: str | None = Field(default=None, repr=False)
+    slack_base_url: str = "https://slack.com/api/"
+    webhook_secret: str | None = Field(default=None, repr=False)
+    notify_poll_seconds: float = Field(default=2.0, gt=0)
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_backoff_seconds: float = Field(default=10.0, gt=0)
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

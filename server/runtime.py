@@ -23,6 +23,9 @@ from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
+from server.notify.setup import notifier_from
+from server.notify.sla import sweep_sla
+from server.notify.worker import Notifier
 from server.people import People
 from server.policy import PolicyHolder
 from server.runner import registry_runner
@@ -41,6 +44,7 @@ class Runtime:
     office: Any
     gateway: Gateway
     people: People
+    notifier: Notifier
 
     def close(self) -> None:
         self.gateway.close()  # flush the allowed-call journal before the engine goes away
@@ -69,7 +73,8 @@ def build_runtime(
         runner=runner or registry_runner(registry, office),
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
     )
-    return Runtime(settings, store, policies, registry, office, gateway, People(store))
+    notifier = notifier_from(settings, store, policies)
+    return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier)
 
 
 def _default_registry() -> ToolRegistry:
@@ -101,11 +106,32 @@ async def run_sweeper(gateway: Gateway, every: float) -> None:
         await anyio.sleep(every)
 
 
+def notify_pass(runtime: Runtime) -> None:
+    """SLA reminders and escalations, then one delivery pass of the outbox."""
+    sweep_sla(runtime.store, runtime.policies)
+    while runtime.notifier.run_once() > 0:  # drain a backlog before sleeping
+        pass
+
+
+async def run_notifier(runtime: Runtime, every: float) -> None:
+    """Deliver notifications every ``every`` seconds, in a worker thread, until cancelled.
+
+    Its own task: a slow receiver delays other notifications, never the expiry sweep or any call.
+    """
+    while True:
+        try:
+            await anyio.to_thread.run_sync(notify_pass, runtime)
+        except Exception:  # top-level loop: a database blip must not stop notifications for good
+            logger.exception("notification pass failed; retrying in %.0f s", every)
+        await anyio.sleep(every)
+
+
 @asynccontextmanager
 async def sweeping(runtime: Runtime) -> AsyncIterator[None]:
-    """Run the sweeper in the background for the duration of the block."""
+    """Run the sweeper and the notification worker in the background for the duration of the block."""
     async with anyio.create_task_group() as group:
         group.start_soon(run_sweeper, runtime.gateway, runtime.settings.expiry_sweep_seconds)
+        group.start_soon(run_notifier, runtime, runtime.settings.notify_poll_seconds)
         try:
             yield
         finally:

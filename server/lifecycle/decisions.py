@@ -25,6 +25,7 @@ from server.lifecycle.actors import SYSTEM, Person
 from server.lifecycle.diff import argument_diff
 from server.lifecycle.errors import CallNotFound, Conflict, Forbidden, InvalidDecision
 from server.lifecycle.states import CallStatus, can_move
+from server.notify import outbox
 from server.policy.types import Action, Verdict
 from server.store import audit
 from server.store.db import Store
@@ -95,6 +96,8 @@ def transition_event(
         args_hash=call.args_hash,
         data=data,
     )
+    # Same transaction: the events worth telling (held, decided, executed...) go to the outbox.
+    outbox.enqueue(session, call, event_type, at=at, actor=actor, reason=reason)
 
 
 def _locked(session: Session, call_id: str) -> ToolCall:

@@ -14,6 +14,7 @@ from typing import Any
 
 from server.canonical import canonical_json, sha256_hex
 from server.lifecycle.states import CallStatus
+from server.notify import outbox
 from server.policy.types import Justification, Verdict
 from server.store import audit
 from server.store.db import Store
@@ -120,6 +121,8 @@ def insert(
     with store.write() as session:
         session.add(row)
         audit.append(session, **first_event(values, event_type=event_type, reason=error or verdict.reason))
+        # Same transaction: a held call is told about only once it is durable (blocked calls are not told).
+        outbox.enqueue(session, row, event_type, at=values["created_at"], actor=row.agent)
     return row
 
 

@@ -164,6 +164,9 @@ def _check_references(merged: _Merged, files: list[_File], problems: list[Proble
         check_queue(merged.defaults.queue, merged.defaults_from, ("defaults", "queue"))
     for name, (tool, f) in merged.tools.items():
         check_queue(tool.queue, f, ("tools", name, "queue"))
+    for name, (queue, f) in merged.queues.items():
+        if queue.notify is not None:
+            check_queue(queue.notify.escalate_to, f, ("queues", name, "notify", "escalate_to"))
     for f in files:
         for index, spec in enumerate(f.model.rules):
             check_queue(spec.queue, f, ("rules", index, "queue"), spec.id)

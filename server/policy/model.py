@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from server.notify.events import EventType
 from server.policy.expressions import MAX_EXPRESSION_LENGTH
 from server.policy.types import Action, Impact, Risk
 
@@ -68,13 +69,34 @@ class Defaults(_Strict):
     required_approvals: Approvals = 1
 
 
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$", max_length=254)]
+# http(s) only, no credentials in the URL (the signature authenticates us; the receiver's secret stays out of files).
+WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s@/?#]+(/[^\s#]*)?$", max_length=500)]
+SlackChannel = Annotated[str, StringConstraints(pattern=r"^[#A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+
+
+class NotifySpec(_Strict):
+    """Who hears about a queue's calls, and which events (all of them when ``events`` is absent)."""
+
+    email: tuple[EmailAddress, ...] = ()
+    slack_channel: SlackChannel | None = None
+    webhooks: tuple[WebhookUrl, ...] = ()
+    events: tuple[EventType, ...] | None = None
+    # Where a call that passed its SLA is escalated: another queue, whose recipients hear `call.escalated`.
+    escalate_to: Name | None = None
+
+    def wants(self, event_type: str) -> bool:
+        return self.events is None or event_type in self.events
+
+
 class QueueSpec(_Strict):
-    """A review queue: who owns it, and its service levels."""
+    """A review queue: who owns it, its service levels, and who is told about its calls."""
 
     owner: Text | None = None
     description: Text = ""
     sla: Duration | None = None
     expires: Duration | None = None
+    notify: NotifySpec | None = None
 
 
 class _Routing(_Strict):

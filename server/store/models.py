@@ -207,3 +207,49 @@ class LoginAttempt(SQLModel, table=True):
     address: str = Field(max_length=100)
     succeeded: bool = False
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NotifyEvent(SQLModel, table=True):
+    """The outbox: one event worth telling, written in the same transaction as the state change it tells.
+
+    ``id`` is the stable event id receivers use to drop duplicates. ``key`` makes once-per-call events
+    (an SLA reminder, an escalation) unique across instances; for the others it is the id.
+    ``routed_at`` is set once the worker has turned the event into deliveries (see server/notify/worker.py).
+    """
+
+    __tablename__ = "notify_event"
+
+    id: str = Field(primary_key=True, max_length=40)
+    key: str = Field(unique=True, max_length=100)
+    event_type: str = Field(max_length=40)
+    call_id: str | None = Field(default=None, max_length=40, index=True)
+    queue: str = Field(default="", max_length=100)
+    payload: dict[str, Any] | None = _json()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    routed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class NotifyDelivery(SQLModel, table=True):
+    """One event to one destination (a webhook URL, an e-mail address, a Slack channel).
+
+    ``pending`` until sent; a claim pushes ``next_attempt_at`` one lease ahead, so a worker that dies
+    mid-send leaves it due again (at least once). ``dead`` after the last allowed attempt failed.
+    """
+
+    __tablename__ = "notify_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "channel", "target", name="uq_notify_delivery_once"),
+        sa.Index("ix_notify_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(foreign_key="notify_event.id", index=True, max_length=40)
+    channel: str = Field(max_length=20)  # webhook | email | slack
+    target: str = Field(max_length=500)
+    status: str = Field(default="pending", max_length=10)  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

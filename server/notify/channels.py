@@ -1,0 +1,47 @@
+"""What a channel is given to send, and how it says it could not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class DeliveryFailed(Exception):
+    """The destination did not take the message; the worker retries with backoff."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One event as every channel sees it. ``packet_url`` opens the call after sign-in; it decides nothing."""
+
+    event_id: str
+    event_type: str
+    created_at: datetime
+    payload: dict[str, Any]
+    packet_url: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The webhook body and the event reference in the README."""
+        return {
+            "id": self.event_id,
+            "type": self.event_type,
+            "created_at": self.created_at.isoformat(),
+            "data": {**self.payload, "url": self.packet_url},
+        }
+
+
+class Channel(Protocol):
+    def send(self, message: Message, target: str) -> None:
+        """Deliver ``message`` to ``target`` or raise DeliveryFailed."""
+        ...
+
+
+class Unconfigured:
+    """A channel whose settings are missing: every delivery fails with the setting to add."""
+
+    def __init__(self, missing: str) -> None:
+        self.missing = missing
+
+    def send(self, message: Message, target: str) -> None:
+        raise DeliveryFailed(f"{self.missing} is not set")

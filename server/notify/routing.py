@@ -1,0 +1,46 @@
+"""Which destinations an event goes to: the policy's ``queues: NAME: notify:`` entries, read when routed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.notify.events import EventType
+from server.policy.compiled import Policy
+from server.policy.model import NotifySpec
+
+
+@dataclass(frozen=True, order=True)
+class Route:
+    channel: str  # webhook | email | slack
+    target: str
+
+
+def routes(policy: Policy | None, queue: str, event_type: str) -> list[Route]:
+    """The destinations of one event of ``queue``; an escalation also reaches the escalation queue's."""
+    if policy is None:
+        return []
+    spec = _notify(policy, queue)
+    specs = [spec] if spec is not None else []
+    if event_type == EventType.ESCALATED and spec is not None and spec.escalate_to is not None:
+        target = _notify(policy, spec.escalate_to)
+        if target is not None:
+            specs.append(target)
+    found: set[Route] = set()
+    for each in specs:
+        if not each.wants(event_type) and not (event_type == EventType.ESCALATED and each is not spec):
+            continue
+        found.update(Route("email", address) for address in each.email)
+        found.update(Route("webhook", url) for url in each.webhooks)
+        if each.slack_channel is not None:
+            found.add(Route("slack", each.slack_channel))
+    return sorted(found)
+
+
+def escalation_target(policy: Policy | None, queue: str) -> str | None:
+    spec = _notify(policy, queue) if policy is not None else None
+    return spec.escalate_to if spec is not None else None
+
+
+def _notify(policy: Policy, queue: str) -> NotifySpec | None:
+    spec = policy.queues.get(queue)
+    return spec.notify if spec is not None else None

@@ -1,0 +1,221 @@
+"""The delivery worker: turns outbox events into deliveries, and delivers them at least once.
+
+Each pass, in short transactions (no transaction stays open while we talk to the outside world):
+
+1. **Route.** Events not yet routed are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
+   single write lock does the same), given one delivery per destination the policy names, and marked
+   routed. The unique (event, channel, target) constraint backs "one delivery per event per channel".
+2. **Claim.** Due deliveries are locked the same way, and their ``next_attempt_at`` is pushed one lease
+   ahead with ``attempts + 1``. Other instances skip them until the lease passes.
+3. **Send**, then mark ``sent``; or, on failure, schedule the next attempt with exponential backoff, and
+   mark ``dead`` after ``max_attempts``. A worker killed between sending and marking leaves the delivery
+   due again when its lease ends: it is sent again, with the same event id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from server.mcp.outcomes import review_url
+from server.notify.channels import Channel, DeliveryFailed, Message
+from server.notify.routing import routes
+from server.policy import PolicyHolder
+from server.store import audit
+from server.store.db import Store
+from server.store.models import NotifyDelivery, NotifyEvent
+
+logger = logging.getLogger(__name__)
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    channel: str
+    target: str
+    attempts: int
+    message: Message
+
+
+class Notifier:
+    """Routes and delivers outbox events. Several may share one database; each delivery goes out once."""
+
+    def __init__(
+        self,
+        store: Store,
+        policies: PolicyHolder,
+        channels: Mapping[str, Channel],
+        *,
+        base_url: str,
+        max_attempts: int = 8,
+        backoff: timedelta = timedelta(seconds=10),
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.store = store
+        self.policies = policies
+        self.channels = channels
+        self.base_url = base_url.rstrip("/")
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.lease = lease
+
+    def run_once(self, limit: int = 50) -> int:
+        """One pass: route new events, then deliver what is due. The number of deliveries attempted."""
+        self.route_new(limit)
+        claimed = self.claim_due(limit)
+        for item in claimed:
+            self.deliver(item)
+        return len(claimed)
+
+    def route_new(self, limit: int = 50) -> int:
+        policy = self.policies.current()
+        with self.store.write() as session:
+            events = session.exec(
+                select(NotifyEvent)
+                .where(col(NotifyEvent.routed_at).is_(None))
+                .order_by(col(NotifyEvent.created_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            now = self.store.now()
+            for event in events:
+                for route in routes(policy, event.queue, event.event_type):
+                    session.add(
+                        NotifyDelivery(
+                            event_id=event.id,
+                            channel=route.channel,
+                            target=route.target,
+                            next_attempt_at=now,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                event.routed_at = now
+                session.add(event)
+        return len(events)
+
+    def claim_due(self, limit: int = 50) -> list[Claimed]:
+        with self.store.write() as session:
+            now = self.store.now()
+            due = session.exec(
+                select(NotifyDelivery)
+                .where(NotifyDelivery.status == PENDING, col(NotifyDelivery.next_attempt_at) <= now)
+                .order_by(col(NotifyDelivery.next_attempt_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            events = _events(session, {d.event_id for d in due})
+            claimed = []
+            for delivery in due:
+                delivery.attempts += 1
+                delivery.next_attempt_at = now + self.lease
+                delivery.updated_at = now
+                session.add(delivery)
+                assert delivery.id is not None
+                claimed.append(
+                    Claimed(
+                        delivery.id,
+                        delivery.channel,
+                        delivery.target,
+                        delivery.attempts,
+                        self._message(events[delivery.event_id]),
+                    )
+                )
+        return claimed
+
+    def deliver(self, item: Claimed) -> None:
+        """Send one claimed delivery and record how it went. Never raises for a channel's failure."""
+        channel = self.channels.get(item.channel)
+        try:
+            if channel is None:
+                raise DeliveryFailed(f"no {item.channel} channel is available")
+            channel.send(item.message, item.target)
+        except DeliveryFailed as exc:
+            self._failed(item, str(exc))
+            return
+        except Exception as exc:  # a channel bug must not stop the worker; it is recorded and retried
+            logger.exception("%s delivery %s failed unexpectedly", item.channel, item.delivery_id)
+            self._failed(item, f"{type(exc).__name__}: {exc}")
+            return
+        self._mark(item, status=SENT, sent_at=self.store.now(), last_error=None)
+
+    def retry(self, delivery_id: int, *, actor: str) -> bool:
+        """An admin's manual retry: the delivery is due now with a fresh set of attempts (audited)."""
+        with self.store.write() as session:
+            delivery = session.get(NotifyDelivery, delivery_id, with_for_update=True)
+            if delivery is None or delivery.status == SENT:
+                return False
+            now = self.store.now()
+            before = delivery.status
+            delivery.status, delivery.attempts, delivery.next_attempt_at, delivery.updated_at = PENDING, 0, now, now
+            session.add(delivery)
+            audit.append(
+                session,
+                at=now,
+                event_type="notification_retried",
+                actor=actor,
+                actor_kind="person",
+                reason=f"manual retry of a {before} {delivery.channel} delivery",
+                data={"delivery": delivery_id, "event_id": delivery.event_id, "target": delivery.target},
+            )
+        return True
+
+    def _failed(self, item: Claimed, error: str) -> None:
+        now = self.store.now()
+        if item.attempts >= self.max_attempts:
+            logger.warning(
+                "%s delivery %s is dead after %d attempts: %s", item.channel, item.delivery_id, item.attempts, error
+            )
+            self._mark(item, status=DEAD, last_error=error)
+            return
+        wait = min(self.backoff * 2 ** (item.attempts - 1), MAX_BACKOFF)
+        self._mark(item, status=PENDING, next_attempt_at=now + wait, last_error=error)
+
+    def _mark(self, item: Claimed, **values: Any) -> None:
+        # Only the claim that is still current may record its outcome (a later claim may have taken over).
+        with self.store.write() as session:
+            session.execute(
+                sa.update(NotifyDelivery)
+                .where(
+                    col(NotifyDelivery.id) == item.delivery_id,
+                    col(NotifyDelivery.status) == PENDING,
+                    col(NotifyDelivery.attempts) == item.attempts,
+                )
+                .values(updated_at=self.store.now(), **values)
+            )
+
+    def _message(self, event: NotifyEvent) -> Message:
+        url = review_url(self.base_url, event.call_id) if event.call_id else None
+        return Message(event.id, event.event_type, event.created_at, dict(event.payload or {}), url)
+
+
+def _events(session: Session, ids: set[str]) -> dict[str, NotifyEvent]:
+    if not ids:
+        return {}
+    rows = session.exec(select(NotifyEvent).where(col(NotifyEvent.id).in_(ids))).all()
+    return {row.id: row for row in rows}
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery: NotifyDelivery
+    event: NotifyEvent
+
+
+def deliveries(store: Store, *, status: str | None = None, limit: int = 200) -> list[DeliveryRow]:
+    """The newest deliveries (optionally of one status) with their events, for the admin page."""
+    with store.read() as session:
+        query = select(NotifyDelivery, NotifyEvent).join(NotifyEvent, col(NotifyEvent.id) == NotifyDelivery.event_id)
+        if status:
+            query = query.where(NotifyDelivery.status == status)
+        rows = session.exec(query.order_by(col(NotifyDelivery.id).desc()).limit(limit)).all()
+        return [DeliveryRow(delivery, event) for delivery, event in rows]

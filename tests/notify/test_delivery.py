@@ -1,0 +1,75 @@
+"""At least once across crashes, once across instances: real processes, real databases, a real receiver."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+
+from server.notify.worker import Notifier
+from server.policy import PolicyHolder
+from server.store.db import Store
+from server.store.types import utcnow
+from tests.clock import Clock
+from tests.conftest import REPO
+from tests.core.conftest import hold
+from tests.notify.conftest import LEASE, make_notifier
+from tests.notify.support import Receiver
+
+
+def test_worker_killed_between_sending_and_marking_sent_is_redelivered_with_the_same_event_id(
+    store: Store, database_url: str, policies: PolicyHolder, notifier: Notifier, hook: Receiver, clock: Clock
+) -> None:
+    hold(store)
+    hook.release = threading.Event()  # the receiver holds its answer: the worker is mid-send
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.notify.worker_proc", database_url, str(policies.directory)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert hook.arrived.wait(30), "the worker never sent the event"
+        worker.kill()
+        worker.wait(10)
+    finally:
+        hook.release.set()
+        if worker.poll() is None:
+            worker.kill()
+    first = hook.received[0].event_id
+
+    clock.now = utcnow() + timedelta(seconds=1)
+    assert notifier.run_once() == 0  # the dead worker's claim holds until its lease ends
+    clock.now = utcnow() + LEASE + timedelta(seconds=1)
+    assert notifier.run_once() == 1
+    assert hook.ids() == [first, first]
+    assert all(r.signed for r in hook.received)
+
+
+def test_two_instances_sharing_the_outbox_deliver_each_event_once(
+    store: Store, database_url: str, policies: PolicyHolder, hook: Receiver
+) -> None:
+    calls = [hold(store, arguments={"order_id": f"O-{n}", "amount": 120.0, "currency": "EUR"}) for n in range(12)]
+    other = Store.open(database_url, clock=store.clock, migrate_schema=False)
+    instances = [make_notifier(store, policies), make_notifier(other, policies)]
+    start = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def run(notifier: Notifier) -> None:
+        try:
+            start.wait()
+            for _ in range(20):
+                notifier.run_once(limit=3)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    other.close()
+    assert errors == []
+    assert len(hook.received) == len(calls)
+    assert len(set(hook.ids())) == len(calls)

@@ -1,0 +1,46 @@
+"""Routing is policy: `queues: NAME: notify:` is checked by the loader and read by the worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.notify.routing import Route, routes
+from server.policy import PolicyError, load_policy
+from tests.notify.support import write_policy
+
+
+def _problems(directory: Path) -> list[str]:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(directory)
+    return [p.message for p in caught.value.problems]
+
+
+def test_escalation_to_an_undeclared_queue_is_a_policy_problem(tmp_path: Path) -> None:
+    write_policy(tmp_path, webhook="https://hooks.example.com/x")
+    text = (tmp_path / "policy.yaml").read_text().replace("escalate_to: finance-senior", "escalate_to: finanse-senior")
+    (tmp_path / "policy.yaml").write_text(text)
+    assert any("'finanse-senior' is not declared" in m for m in _problems(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "webhook", ["ftp://hooks.example.com/x", "https://user:pw@hooks.example.com/x", "javascript:alert(1)"]
+)
+def test_webhook_that_is_not_plain_http_is_a_policy_problem(tmp_path: Path, webhook: str) -> None:
+    write_policy(tmp_path, webhook=webhook)
+    assert any("webhooks" in m for m in _problems(tmp_path))
+
+
+def test_unknown_event_name_is_a_policy_problem(tmp_path: Path) -> None:
+    write_policy(tmp_path, webhook="https://hooks.example.com/x", events="      events: [call.helt]\n")
+    assert any("events" in m for m in _problems(tmp_path))
+
+
+def test_queue_hears_only_its_events_and_the_escalation_queue_hears_the_escalation(tmp_path: Path) -> None:
+    url = "https://hooks.example.com/x"
+    policy = load_policy(write_policy(tmp_path, webhook=url, events="      events: [call.held, call.escalated]\n"))
+    assert routes(policy, "finance", "call.held") == [Route("webhook", url)]
+    assert routes(policy, "finance", "call.decided") == []
+    assert routes(policy, "finance", "call.escalated") == [Route("email", "leads@example.com"), Route("webhook", url)]
+    assert routes(policy, "general", "call.held") == []
