@@ -149,25 +149,7 @@ class Notifier:
         self._mark(item, status=SENT, sent_at=self.store.now(), last_error=None)
 
     def retry(self, delivery_id: int, *, actor: str) -> bool:
-        """An admin's manual retry: the delivery is due now with a fresh set of attempts (audited)."""
-        with self.store.write() as session:
-            delivery = session.get(NotifyDelivery, delivery_id, with_for_update=True)
-            if delivery is None or delivery.status == SENT:
-                return False
-            now = self.store.now()
-            before = delivery.status
-            delivery.status, delivery.attempts, delivery.next_attempt_at, delivery.updated_at = PENDING, 0, now, now
-            session.add(delivery)
-            audit.append(
-                session,
-                at=now,
-                event_type="notification_retried",
-                actor=actor,
-                actor_kind="person",
-                reason=f"manual retry of a {before} {delivery.channel} delivery",
-                data={"delivery": delivery_id, "event_id": delivery.event_id, "target": delivery.target},
-            )
-        return True
+        return retry_delivery(self.store, delivery_id, actor=actor)
 
     def _failed(self, item: Claimed, error: str) -> None:
         now = self.store.now()
@@ -203,6 +185,28 @@ def _events(session: Session, ids: set[str]) -> dict[str, NotifyEvent]:
         return {}
     rows = session.exec(select(NotifyEvent).where(col(NotifyEvent.id).in_(ids))).all()
     return {row.id: row for row in rows}
+
+
+def retry_delivery(store: Store, delivery_id: int, *, actor: str) -> bool:
+    """An admin's manual retry: the delivery is due now with a fresh set of attempts (audited)."""
+    with store.write() as session:
+        delivery = session.get(NotifyDelivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.status == SENT:
+            return False
+        now = store.now()
+        before = delivery.status
+        delivery.status, delivery.attempts, delivery.next_attempt_at, delivery.updated_at = PENDING, 0, now, now
+        session.add(delivery)
+        audit.append(
+            session,
+            at=now,
+            event_type="notification_retried",
+            actor=actor,
+            actor_kind="person",
+            reason=f"manual retry of a {before} {delivery.channel} delivery",
+            data={"delivery": delivery_id, "event_id": delivery.event_id, "target": delivery.target},
+        )
+    return True
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from web.admin import ROUTERS
 # Who may reach a route does not depend on the database; one backend keeps these many cases quick.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-PARAMS = {"name": "lookup", "kind": "csv"}
+PARAMS = {"name": "lookup", "kind": "csv", "delivery_id": "1"}
 JSON_BODIES = {
     "/api/admin/tools/{name}/level": {"risk": "high", "action": "block", "reason": "x"},
     "/api/admin/kill-switch": {"on": True, "reason": "x"},

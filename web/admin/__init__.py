@@ -23,6 +23,8 @@ Pages::
     GET  /admin/audit/export.jsonl     the whole trail, streamed, verifiable offline
     GET  /admin/insights               exceptions, automation candidates, ROI for a period
     POST /admin/insights/roi           the minutes used by the ROI figures
+    GET  /admin/notifications          notification deliveries (pending, sent, dead)
+    POST /admin/notifications/{id}/retry  send a failed or dead delivery again (audited)
 
 JSON API (``/api/admin``): GET tools, PUT tools/{name}/level, PUT kill-switch, POST dry-run,
 GET insights, GET audit/verify.
@@ -30,10 +32,10 @@ GET insights, GET audit/verify.
 
 from fastapi import APIRouter
 
-from web.admin import api, audit, insights, policy, tools
+from web.admin import api, audit, insights, notify, policy, tools
 
 # Each family's own router, for whoever needs the flat list of admin routes (the access tests do).
-ROUTERS = (tools.router, policy.router, audit.router, insights.router, api.router)
+ROUTERS = (tools.router, policy.router, audit.router, insights.router, notify.router, api.router)
 
 router = APIRouter()
 for _family in ROUTERS:
