@@ -18,7 +18,7 @@ from server.notify.events import EventType
 from server.notify.routing import escalation_target
 from server.policy import PolicyHolder
 from server.store.db import Store
-from server.store.models import NotifyEvent, ToolCall
+from server.store.models import AuditEvent, NotifyEvent, ToolCall
 
 AT_RISK_SHARE = 0.8
 
@@ -88,3 +88,11 @@ def _told(session: Session, call_id: str, event_type: EventType) -> bool:
         session.exec(select(NotifyEvent.id).where(NotifyEvent.key == f"{call_id}:{event_type.value}")).first()
         is not None
     )
+
+
+def escalation_of(store: Store, call_id: str) -> AuditEvent | None:
+    """The audit event of the call's escalation, for the packet page (None if it was never escalated)."""
+    with store.read() as session:
+        return session.exec(
+            select(AuditEvent).where(AuditEvent.call_id == call_id, AuditEvent.event_type == "escalated")
+        ).first()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from server.lifecycle.actors import Person
+from server.notify.sla import escalation_of
 from server.store.models import ToolCall
 from web.auth import ActiveSession
 from web.pages import listing, queries
@@ -58,6 +59,7 @@ def packet_response(
         "form": form or {},
         "count": len(held),
         "reject_presets": REJECT_PRESETS,
+        "escalation": escalation_of(pages.gateway.store, call.id) if call.status == "held" else None,
     }
     return render(pages, request, "packet.html", context, status_code=status_code)
 

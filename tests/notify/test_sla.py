@@ -1,0 +1,67 @@
+"""SLA escalation: a reminder at 80% of the SLA, an escalation once it passed; each once, audited, told."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from server.lifecycle import decisions
+from server.lifecycle.actors import Person
+from server.notify.sla import sweep_sla
+from server.notify.worker import Notifier
+from server.policy import PolicyHolder
+from server.store.db import Store
+from server.store.models import AuditEvent, ToolCall
+from tests.clock import Clock
+from tests.core.conftest import hold
+from tests.notify.support import Receiver
+
+# Calls held by tests.core.conftest get the verdict's default SLA (4 hours); their expiry is set past it here.
+SLA_HOURS = 4
+
+
+def _audit(store: Store, call_id: str) -> list[AuditEvent]:
+    with store.read() as session:
+        return list(
+            session.exec(select(AuditEvent).where(AuditEvent.call_id == call_id).order_by(col(AuditEvent.seq))).all()
+        )
+
+
+def test_reminder_at_80_percent_then_escalation_each_written_once(
+    store: Store, policies: PolicyHolder, clock: Clock
+) -> None:
+    call = hold(store, expires=24 * 3600)
+    clock.advance(hours=SLA_HOURS * 0.79)
+    assert sweep_sla(store, policies) == []
+    clock.advance(hours=SLA_HOURS * 0.02)
+    assert sweep_sla(store, policies) == [(call.id, "sla_at_risk")]
+    assert sweep_sla(store, policies) == []
+    clock.advance(hours=SLA_HOURS * 0.2)
+    assert sweep_sla(store, policies) == [(call.id, "escalated")]
+    assert sweep_sla(store, policies) == []
+
+    events = _audit(store, call.id)
+    assert [e.event_type for e in events] == ["held", "sla_at_risk", "escalated"]
+    escalated = events[-1]
+    assert escalated.data == {"escalated_to": "finance-senior"}
+    assert escalated.before_status == escalated.after_status == "held"
+    with store.read() as session:
+        assert session.get(ToolCall, call.id).status == "held"  # type: ignore[union-attr]
+
+
+def test_escalation_reaches_the_queue_and_the_escalation_queue(
+    store: Store, policies: PolicyHolder, notifier: Notifier, hook: Receiver, clock: Clock
+) -> None:
+    hold(store, expires=24 * 3600)
+    clock.advance(hours=SLA_HOURS + 1)
+    sweep_sla(store, policies)
+    notifier.run_once()
+    assert [r.event["type"] for r in hook.received] == ["call.held", "call.escalated"]
+    escalated = hook.received[-1].event["data"]
+    assert escalated["transition"] == "escalated" and "finance-senior" in escalated["reason"]
+
+
+def test_decided_call_is_never_escalated(store: Store, policies: PolicyHolder, clock: Clock) -> None:
+    call = hold(store, expires=24 * 3600)
+    decisions.reject(store, call.id, Person("anna", "reviewer", ("finance",)), reason="no")
+    clock.advance(hours=SLA_HOURS + 1)
+    assert sweep_sla(store, policies) == []
