@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that must never protect a real deployment.
@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=8, ge=1, le=50)
     notify_backoff_seconds: float = Field(default=10.0, gt=0)
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_shape(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("COUNTERSIGN_SMTP_URL must look like smtp://user:pass@host:587?starttls=true")
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

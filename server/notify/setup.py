@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from server.config import Settings
 from server.notify.channels import Channel, Unconfigured
+from server.notify.email import EmailChannel, SmtpSettings
 from server.notify.webhook import WebhookChannel
 from server.notify.worker import Notifier
 from server.policy import PolicyHolder
@@ -21,6 +22,10 @@ def channels_from(settings: Settings, store: Store) -> dict[str, Channel]:
     if settings.webhook_secret:
         channels["webhook"] = WebhookChannel(
             settings.webhook_secret, timeout=settings.notify_timeout_seconds, clock=store.now
+        )
+    if settings.smtp_url:
+        channels["email"] = EmailChannel(
+            SmtpSettings.from_url(settings.smtp_url), sender=settings.smtp_from, timeout=settings.notify_timeout_seconds
         )
     return channels
 
