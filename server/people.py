@@ -118,6 +118,31 @@ class People:
         with self.store.read() as session:
             return session.exec(select(User).where(User.name == name)).first()
 
+    def set_email(self, name: str, email: str | None, *, actor: str = "cli") -> None:
+        """Record (or clear) a person's e-mail address, which links their Slack account. Audited.
+
+        Raises:
+            PeopleError: no such user, or the address belongs to someone else.
+        """
+        address = email.strip().lower() if email else None
+        with self.store.write() as session:
+            user = session.exec(select(User).where(User.name == name)).first()
+            if user is None:
+                raise PeopleError(f"there is no user named {name!r}")
+            if address is not None:
+                taken = session.exec(select(User).where(User.email == address, User.name != name)).first()
+                if taken is not None:
+                    raise PeopleError(f"{address} is already the e-mail address of another user")
+            user.email = address
+            session.add(user)
+            self._audit(session, "user_email_set", actor, {"user": name, "email": address})
+
+    def by_email(self, email: str) -> Person | None:
+        """The enabled person with this e-mail address, if any."""
+        with self.store.read() as session:
+            user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        return person_from_user(user) if user is not None and not user.disabled else None
+
     def verify_password(self, name: str, password: str) -> Person | None:
         """The person if ``password`` is theirs and they are enabled; None otherwise (same cost either way)."""
         user = self.get_user(name)

@@ -32,8 +32,8 @@ class Message:
 
 
 class Channel(Protocol):
-    def send(self, message: Message, target: str) -> None:
-        """Deliver ``message`` to ``target`` or raise DeliveryFailed."""
+    def send(self, message: Message, target: str) -> str | None:
+        """Deliver ``message`` to ``target`` or raise DeliveryFailed; what the destination calls it, if anything."""
         ...
 
 
@@ -43,5 +43,5 @@ class Unconfigured:
     def __init__(self, missing: str) -> None:
         self.missing = missing
 
-    def send(self, message: Message, target: str) -> None:
+    def send(self, message: Message, target: str) -> str | None:
         raise DeliveryFailed(f"{self.missing} is not set")

@@ -118,7 +118,7 @@ class EmailChannel:
         self.sender = sender
         self.timeout = timeout
 
-    def send(self, message: Message, target: str) -> None:
+    def send(self, message: Message, target: str) -> str | None:
         mail = compose(message, sender=self.sender, to=target)
         s = self.settings
         try:
@@ -136,3 +136,4 @@ class EmailChannel:
                 client.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}") from exc
+        return None

@@ -52,6 +52,7 @@ def _payload(call: ToolCall, transition: str, actor: str | None, reason: str | N
             "agent": call.agent,
             "on_behalf_of": call.on_behalf_of,
             "summary": call.summary,
+            "args_hash": call.args_hash,
             "status": call.status,
             "queue": call.queue,
             "risk": call.risk,

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.config import Settings
-from server.notify.channels import Channel, Unconfigured
+from server.notify.channels import Channel, Message, Unconfigured
 from server.notify.email import EmailChannel, SmtpSettings
+from server.notify.slack import SlackChannel, slack_may_decide
 from server.notify.webhook import WebhookChannel
-from server.notify.worker import Notifier
+from server.notify.worker import Notifier, reference_of
 from server.policy import PolicyHolder
 from server.store.db import Store
 
 
-def channels_from(settings: Settings, store: Store) -> dict[str, Channel]:
+def channels_from(settings: Settings, store: Store, policies: PolicyHolder) -> dict[str, Channel]:
     channels: dict[str, Channel] = {
         "webhook": Unconfigured("COUNTERSIGN_WEBHOOK_SECRET"),
         "email": Unconfigured("COUNTERSIGN_SMTP_URL"),
@@ -27,14 +28,38 @@ def channels_from(settings: Settings, store: Store) -> dict[str, Channel]:
         channels["email"] = EmailChannel(
             SmtpSettings.from_url(settings.smtp_url), sender=settings.smtp_from, timeout=settings.notify_timeout_seconds
         )
+    if settings.slack_bot_token:
+        channels["slack"] = slack_channel(settings, store, policies)
     return channels
+
+
+def slack_channel(settings: Settings, store: Store, policies: PolicyHolder) -> SlackChannel:
+    assert settings.slack_bot_token is not None
+
+    def may_decide(message: Message) -> bool:
+        call = message.payload.get("call") or {}
+        return slack_may_decide(
+            policies.current(),
+            queue=str(call.get("queue", "")),
+            risk=str(call.get("risk", "")),
+            summary=str(call.get("summary", "")),
+            status=str(call.get("status", "")),
+        )
+
+    return SlackChannel(
+        settings.slack_bot_token,
+        base_url=settings.slack_base_url,
+        timeout=settings.notify_timeout_seconds,
+        may_decide=may_decide,
+        reference_of=lambda message, target: reference_of(store, message, "slack", target),
+    )
 
 
 def notifier_from(settings: Settings, store: Store, policies: PolicyHolder) -> Notifier:
     return Notifier(
         store,
         policies,
-        channels_from(settings, store),
+        channels_from(settings, store, policies),
         base_url=settings.base_url,
         max_attempts=settings.notify_max_attempts,
         backoff=timedelta(seconds=settings.notify_backoff_seconds),

@@ -37,7 +37,7 @@ class WebhookChannel:
         self.timeout = timeout
         self.clock = clock
 
-    def send(self, message: Message, target: str) -> None:
+    def send(self, message: Message, target: str) -> str | None:
         if not target.startswith(("https://", "http://")):
             raise DeliveryFailed("only http(s) webhooks are sent")
         body = json.dumps(message.as_json(), separators=(",", ":"), ensure_ascii=False).encode()
@@ -54,3 +54,4 @@ class WebhookChannel:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
         if not 200 <= response.status_code < 300:
             raise DeliveryFailed(f"the receiver answered HTTP {response.status_code}")
+        return None

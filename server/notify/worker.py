@@ -138,7 +138,7 @@ class Notifier:
         try:
             if channel is None:
                 raise DeliveryFailed(f"no {item.channel} channel is available")
-            channel.send(item.message, item.target)
+            reference = channel.send(item.message, item.target)
         except DeliveryFailed as exc:
             self._failed(item, str(exc))
             return
@@ -146,7 +146,7 @@ class Notifier:
             logger.exception("%s delivery %s failed unexpectedly", item.channel, item.delivery_id)
             self._failed(item, f"{type(exc).__name__}: {exc}")
             return
-        self._mark(item, status=SENT, sent_at=self.store.now(), last_error=None)
+        self._mark(item, status=SENT, sent_at=self.store.now(), last_error=None, reference=reference)
 
     def retry(self, delivery_id: int, *, actor: str) -> bool:
         return retry_delivery(self.store, delivery_id, actor=actor)
@@ -207,6 +207,25 @@ def retry_delivery(store: Store, delivery_id: int, *, actor: str) -> bool:
             data={"delivery": delivery_id, "event_id": delivery.event_id, "target": delivery.target},
         )
     return True
+
+
+def reference_of(store: Store, message: Message, channel: str, target: str) -> str | None:
+    """What ``target`` called the first message sent about this call (to update it in place)."""
+    call_id = (message.payload.get("call") or {}).get("id")
+    if not call_id:
+        return None
+    with store.read() as session:
+        return session.exec(
+            select(NotifyDelivery.reference)
+            .join(NotifyEvent, col(NotifyEvent.id) == NotifyDelivery.event_id)
+            .where(
+                NotifyEvent.call_id == call_id,
+                NotifyDelivery.channel == channel,
+                NotifyDelivery.target == target,
+                col(NotifyDelivery.reference).is_not(None),
+            )
+            .order_by(col(NotifyDelivery.id))
+        ).first()
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ class QueueSpec(_Strict):
     sla: Duration | None = None
     expires: Duration | None = None
     notify: NotifySpec | None = None
+    # Where this queue's calls may be decided; Slack buttons appear only where `slack` is listed.
+    decide_in: tuple[Literal["page", "slack"], ...] = ("page",)
 
 
 class _Routing(_Strict):

@@ -129,6 +129,8 @@ class User(SQLModel, table=True):
     # Queues this person reviews; admins see every queue.
     queues: list[str] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
     disabled: bool = False
+    # Their e-mail address; a Slack user whose verified e-mail matches decides as this person.
+    email: str | None = Field(default=None, max_length=254, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -250,6 +252,8 @@ class NotifyDelivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+    # What the destination calls the message (Slack: "channel:ts"), so later events update it in place.
+    reference: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", server.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("reference", sa.String(length=200), nullable=True),
         sa.Column("created_at", server.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", server.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", server.store.types.UTCDateTime(timezone=True), nullable=True),
@@ -59,8 +60,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_notify_delivery_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_notify_delivery_status_next", ["status", "next_attempt_at"], unique=False)
 
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
+        batch_op.create_unique_constraint("uq_app_user_email", ["email"])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_app_user_email", type_="unique")
+        batch_op.drop_column("email")
     with op.batch_alter_table("notify_delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_notify_delivery_status_next")
         batch_op.drop_index(batch_op.f("ix_notify_delivery_event_id"))
