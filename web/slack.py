@@ -1,0 +1,114 @@
+"""``POST /slack/interactions``: Approve and Reject clicked on a Slack message.
+
+Only Slack's signed requests are read (server/notify/slack_requests.py); the user is mapped to a
+person by verified e-mail; the decision goes through ``Gateway.approve`` / ``Gateway.reject``, the
+same code as the packet page and the JSON API (queue access, no self-approval, quorum, argument-hash
+binding, compare-and-set), and an audit event records that it came from Slack. Slack shows our
+answer's ``text`` to the clicking user only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from slack_sdk import WebClient
+
+from server.lifecycle.actors import Person
+from server.lifecycle.errors import Conflict, LifecycleError
+from server.notify.slack import slack_may_decide
+from server.notify.slack_requests import is_from_slack, verified_email
+from server.runtime import Runtime
+from server.store.models import ToolCall
+from web.pages.dossier import hidden_in, preview_of
+from web.pages.override import override_grounds
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/slack/interactions")
+async def interactions(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    if not settings.slack_signing_secret or not settings.slack_bot_token:
+        raise HTTPException(404, "Slack is not configured")
+    body = await request.body()
+    if not is_from_slack(
+        settings.slack_signing_secret,
+        timestamp=request.headers.get("x-slack-request-timestamp"),
+        signature=request.headers.get("x-slack-signature"),
+        body=body,
+        now=time.time(),
+    ):
+        raise HTTPException(401, "not a request signed by Slack in the last five minutes")
+    try:
+        payload = json.loads(parse_qs(body.decode())["payload"][0])
+        action = payload["actions"][0]
+        user_id = str(payload["user"]["id"])
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        raise HTTPException(400, "not a Slack block action") from exc
+    text = await anyio.to_thread.run_sync(_act, runtime, user_id, action)
+    return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": text})
+
+
+def _act(runtime: Runtime, user_id: str, action: dict[str, Any]) -> str:
+    settings = runtime.settings
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_base_url, timeout=10)
+    email = verified_email(client, user_id)
+    person = runtime.people.by_email(email) if email else None
+    if person is None:
+        return "Your Slack account is not linked to a Countersign person (by a verified e-mail address)."
+    try:
+        kind = str(action["action_id"])
+        raw = action["selected_option"]["value"] if kind == "reject" else action["value"]
+        value = json.loads(raw)
+        call_id, args_hash = str(value["call"]), str(value["hash"])
+    except (KeyError, TypeError, ValueError):
+        return "This button is not one of Countersign's."
+    if kind not in ("approve", "reject"):
+        return "Open the packet in Countersign to decide."
+    return _decide(runtime, person, kind, call_id, args_hash, str(value.get("reason", "")))
+
+
+def _needs_override(runtime: Runtime, call: ToolCall) -> bool:
+    """Approving against the recommendation needs a written override reason, which Slack cannot take."""
+    arguments = json.loads(call.arguments)
+    warnings = preview_of(runtime.gateway, runtime.office, call.tool, arguments).warnings
+    hidden = [path for path, _ in hidden_in(call, arguments)]
+    return bool(override_grounds(risk=call.risk, warnings=warnings, hidden=hidden))
+
+
+def _decide(runtime: Runtime, person: Person, kind: str, call_id: str, args_hash: str, reason: str) -> str:
+    gateway = runtime.gateway
+    call = gateway.get_call(call_id)
+    if call is None:
+        return "There is no such call."
+    allowed = slack_may_decide(
+        runtime.policies.current(), queue=call.queue, risk=call.risk, summary=call.summary, status=call.status
+    )
+    if call.status == "held" and (not allowed or (kind == "approve" and _needs_override(runtime, call))):
+        return "This call is decided on its packet page only; open it in Countersign."
+    try:
+        if kind == "approve":
+            outcome = gateway.approve(call_id, person, reason="approved in Slack", expected_args_hash=args_hash)
+            text = "Approved." if outcome.approved else "Your approval is recorded; it needs another person."
+        else:
+            if args_hash != call.args_hash:
+                raise Conflict("the call's arguments changed since this message was posted; review it again")
+            gateway.reject(call_id, person, reason=reason or "rejected in Slack")
+            text = "Rejected."
+    except LifecycleError as exc:  # Conflict, Forbidden, InvalidDecision, CallNotFound: said as they are
+        return f"Not decided: {exc}"
+    gateway.audit_note(
+        event_type="decided_in_slack",
+        actor=person.name,
+        actor_kind="person",
+        reason=f"{kind} through Slack",
+        data={"call_id": call_id, "channel": "slack", "decision": kind},
+    )
+    return text
