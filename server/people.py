@@ -33,6 +33,7 @@ PERSON_TOKEN_PREFIX = "csp_"  # noqa: S105 - a prefix, not a secret
 ROLES: tuple[Role, ...] = ("reviewer", "admin")
 # Letters, digits and a few separators: names appear in logs, audit events and URLs.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}$")
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']+$")
 # Writing last_used_at on every request would turn each read into a write; once an hour is enough.
 _LAST_USED_EVERY = timedelta(hours=1)
 
@@ -125,6 +126,8 @@ class People:
             PeopleError: no such user, or the address belongs to someone else.
         """
         address = email.strip().lower() if email else None
+        if address is not None and not _EMAIL.match(address):
+            raise PeopleError(f"{address[:100]!r} is not an e-mail address")
         with self.store.write() as session:
             user = session.exec(select(User).where(User.name == name)).first()
             if user is None:

@@ -56,6 +56,21 @@ def user_add(
     typer.echo(f"added {user.role} {user.name} ({queues})")
 
 
+@user_app.command("set-email")
+def user_set_email(
+    name: Annotated[str, typer.Argument(help="The person.")],
+    email: Annotated[
+        str, typer.Argument(help="Their address; a Slack user with this verified address decides as them.")
+    ],
+) -> None:
+    """Record a person's e-mail address (links their Slack account); audited."""
+    try:
+        _people().set_email(name, email, actor="cli")
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{name}: e-mail address set")
+
+
 @agent_app.command("add")
 def agent_add(
     name: Annotated[str, typer.Argument(help="The agent's name, recorded on every call it makes.")],
