@@ -7,6 +7,8 @@ Each pass, in short transactions (no transaction stays open while we talk to the
    routed. The unique (event, channel, target) constraint backs "one delivery per event per channel".
 2. **Claim.** Due deliveries are locked the same way, and their ``next_attempt_at`` is pushed one lease
    ahead with ``attempts + 1``. Other instances skip them until the lease passes.
+   A delivery waits while an earlier one of the same call to the same destination is unsent, so
+   each destination hears a call's events in order.
 3. **Send**, then mark ``sent``; or, on failure, schedule the next attempt with exponential backoff, and
    mark ``dead`` after ``max_attempts``. A worker killed between sending and marking leaves the delivery
    due again when its lease ends: it is sent again, with the same event id.
@@ -21,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from server.mcp.outcomes import review_url
@@ -108,10 +111,15 @@ class Notifier:
             now = self.store.now()
             due = session.exec(
                 select(NotifyDelivery)
-                .where(NotifyDelivery.status == PENDING, col(NotifyDelivery.next_attempt_at) <= now)
+                .join(NotifyEvent, col(NotifyEvent.id) == NotifyDelivery.event_id)
+                .where(
+                    NotifyDelivery.status == PENDING,
+                    col(NotifyDelivery.next_attempt_at) <= now,
+                    ~_earlier_pending().exists(),
+                )
                 .order_by(col(NotifyDelivery.next_attempt_at))
                 .limit(limit)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=NotifyDelivery)
             ).all()
             events = _events(session, {d.event_id for d in due})
             claimed = []
@@ -178,6 +186,23 @@ class Notifier:
     def _message(self, event: NotifyEvent) -> Message:
         url = review_url(self.base_url, event.call_id) if event.call_id else None
         return Message(event.id, event.event_type, event.created_at, dict(event.payload or {}), url)
+
+
+def _earlier_pending() -> Any:
+    """An earlier, unsent delivery of the same call to the same destination (events arrive in order,
+    and a Slack update finds the message it updates)."""
+    earlier, earlier_event = aliased(NotifyDelivery), aliased(NotifyEvent)
+    return (
+        select(earlier.id)
+        .join(earlier_event, col(earlier_event.id) == earlier.event_id)
+        .where(
+            earlier.channel == NotifyDelivery.channel,
+            earlier.target == NotifyDelivery.target,
+            earlier.status == PENDING,
+            col(earlier.id) < NotifyDelivery.id,
+            earlier_event.call_id == NotifyEvent.call_id,
+        )
+    )
 
 
 def _events(session: Session, ids: set[str]) -> dict[str, NotifyEvent]:

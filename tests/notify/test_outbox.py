@@ -115,3 +115,17 @@ def test_unconfigured_channel_is_recorded_as_a_failure_and_the_call_still_decide
     notifier.run_once()
     assert "COUNTERSIGN_WEBHOOK_SECRET" in (_delivery(store).last_error or "")
     assert decisions.approve(store, call.id, ANNA).approved
+
+
+def test_a_destination_hears_a_calls_events_in_order_even_when_the_first_must_be_retried(
+    store: Store, notifier: Notifier, hook: Receiver, clock: Clock
+) -> None:
+    hook.status = 503
+    call = hold(store)
+    decisions.reject(store, call.id, ANNA, reason="no")
+    assert notifier.run_once() == 1  # only call.held is tried; call.decided waits behind it
+    hook.status = 200
+    clock.advance(seconds=BACKOFF.total_seconds())
+    while notifier.run_once():
+        pass
+    assert [r.event["type"] for r in hook.received] == ["call.held", "call.held", "call.decided"]
