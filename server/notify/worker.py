@@ -81,6 +81,8 @@ class Notifier:
 
     def route_new(self, limit: int = 50) -> int:
         policy = self.policies.current()
+        if policy is None:
+            return 0  # no routing without a policy; the events wait for one rather than be dropped
         with self.store.write() as session:
             events = session.exec(
                 select(NotifyEvent)

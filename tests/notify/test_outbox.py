@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlmodel import col, select
 
@@ -11,13 +13,14 @@ from server.lifecycle.errors import Forbidden
 from server.lifecycle.records import NewCall, insert
 from server.lifecycle.states import CallStatus
 from server.notify.worker import Notifier, deliveries
+from server.policy import PolicyHolder
 from server.policy.types import Action, Risk, Verdict
 from server.store.db import Store
 from server.store.models import AuditEvent, NotifyDelivery, NotifyEvent, ToolCall
 from tests.clock import Clock
 from tests.core.conftest import hold
-from tests.notify.conftest import BACKOFF
-from tests.notify.support import Receiver
+from tests.notify.conftest import BACKOFF, make_notifier
+from tests.notify.support import Receiver, write_policy
 
 ANNA = Person("anna", "reviewer", ("finance",))
 BEN = Person("ben", "reviewer", ("finance",))
@@ -129,3 +132,14 @@ def test_a_destination_hears_a_calls_events_in_order_even_when_the_first_must_be
     while notifier.run_once():
         pass
     assert [r.event["type"] for r in hook.received] == ["call.held", "call.held", "call.decided"]
+
+
+def test_events_wait_for_a_policy_rather_than_being_dropped(store: Store, hook: Receiver, tmp_path: Path) -> None:
+    directory = tmp_path / "later"
+    policies = PolicyHolder(directory)  # nothing there yet: no policy, nothing routed
+    notifier = make_notifier(store, policies)
+    hold(store)
+    assert notifier.run_once() == 0
+    write_policy(directory, webhook=hook.url)
+    policies.refresh(force=True)
+    assert notifier.run_once() == 1 and [r.event["type"] for r in hook.received] == ["call.held"]
