@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = Field(default=None, repr=False)
     slack_signing_secret: str | None = Field(default=None, repr=False)
     slack_base_url: str = "https://slack.com/api/"
+    # Only response URLs under this prefix are answered (Slack's own), so a request cannot aim us elsewhere.
+    slack_response_url_prefix: str = "https://hooks.slack.com/"
     webhook_secret: str | None = Field(default=None, repr=False)
     notify_poll_seconds: float = Field(default=2.0, gt=0)
     notify_max_attempts: int = Field(default=8, ge=1, le=50)

@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from server.lifecycle.actors import Person
 from server.lifecycle.errors import Conflict, LifecycleError
 from server.notify.slack import slack_may_decide
-from server.notify.slack_requests import is_from_slack, verified_email
+from server.notify.slack_requests import is_from_slack, reply, verified_email
 from server.runtime import Runtime
 from server.store.models import ToolCall
 from web.pages.dossier import hidden_in, preview_of
@@ -53,6 +53,10 @@ async def interactions(request: Request) -> JSONResponse:
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise HTTPException(400, "not a Slack block action") from exc
     text = await anyio.to_thread.run_sync(_act, runtime, user_id, action)
+    response_url = payload.get("response_url")
+    if isinstance(response_url, str):
+        prefix = settings.slack_response_url_prefix
+        await anyio.to_thread.run_sync(lambda: reply(response_url, text, allowed_prefix=prefix))
     return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": text})
 
 

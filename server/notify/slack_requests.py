@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 
+import httpx2
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 REPLAY_WINDOW_SECONDS = 300
+logger = logging.getLogger(__name__)
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -29,6 +32,22 @@ def is_from_slack(secret: str, *, timestamp: str | None, signature: str | None, 
     if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
         return False
     return hmac.compare_digest(slack_signature(secret, timestamp, body), signature)
+
+
+def reply(response_url: str, text: str, *, allowed_prefix: str, timeout: float = 5.0) -> bool:
+    """Show ``text`` to the clicking user only (Slack ignores the body of our HTTP answer to a click).
+
+    Only URLs under ``allowed_prefix`` (Slack's hooks host) are called; no redirects are followed.
+    """
+    if not response_url.startswith(allowed_prefix):
+        return False
+    body = {"response_type": "ephemeral", "replace_original": False, "text": text}
+    try:
+        with httpx2.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            return client.post(response_url, json=body).is_success
+    except httpx2.HTTPError:
+        logger.warning("could not answer a Slack click at its response URL")
+        return False
 
 
 def verified_email(client: WebClient, user_id: str) -> str | None:

@@ -118,6 +118,7 @@ def settings(database_url: str, tmp_path: Path, slack: FakeSlack) -> Settings:
         slack_signing_secret=SIGNING_SECRET,
         slack_bot_token="xoxb-test-token",
         slack_base_url=slack.url,
+        slack_response_url_prefix=slack.url + "respond/",
     )
 
 
@@ -139,14 +140,16 @@ def _signed(body: str, *, at: float | None = None, secret: str = SIGNING_SECRET)
     }
 
 
-def _click(user: str, call_id: str, args_hash: str, action: str = "approve", reason: str = "") -> str:
+def _click(
+    user: str, call_id: str, args_hash: str, action: str = "approve", reason: str = "", response_url: str = ""
+) -> str:
     value = json.dumps({"call": call_id, "hash": args_hash, **({"reason": reason} if reason else {})})
     element: dict[str, Any] = {"action_id": action}
     if action == "reject":
         element["selected_option"] = {"value": value}
     else:
         element["value"] = value
-    payload = {"type": "block_actions", "user": {"id": user}, "actions": [element]}
+    payload = {"type": "block_actions", "user": {"id": user}, "actions": [element], "response_url": response_url}
     return urlencode({"payload": json.dumps(payload)})
 
 
@@ -246,3 +249,16 @@ def test_held_call_is_posted_with_buttons_and_updated_in_place_when_decided(
     assert updated["channel"] == "C_FINANCE" and updated["ts"] == "1700000000.000000"
     blocks = json.loads(updated["blocks"]) if isinstance(updated["blocks"], str) else updated["blocks"]
     assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == ["open"]
+
+
+def test_the_clicking_user_is_answered_at_slacks_response_url_and_nowhere_else(
+    client: TestClient, linked: Runtime, slack: FakeSlack
+) -> None:
+    call = hold_refund(linked)
+    body = _click("U_SAM", call.id, call.args_hash, response_url=slack.url + "respond/T1/abc")
+    _send(client, body, _signed(body))
+    [answer] = slack.posted("abc")
+    assert answer["response_type"] == "ephemeral" and "do not review" in answer["text"]
+    elsewhere = _click("U_SAM", call.id, call.args_hash, response_url=slack.url + "evil/xyz")
+    _send(client, elsewhere, _signed(elsewhere))
+    assert slack.posted("xyz") == []
