@@ -73,11 +73,24 @@ class Notifier:
 
     def run_once(self, limit: int = 50) -> int:
         """One pass: route new events, then deliver what is due. The number of deliveries attempted."""
+        if not self._work_waiting():
+            return 0  # an idle pass only reads: no write lock taken every few seconds on SQLite
         self.route_new(limit)
         claimed = self.claim_due(limit)
         for item in claimed:
             self.deliver(item)
         return len(claimed)
+
+    def _work_waiting(self) -> bool:
+        now = self.store.now()
+        with self.store.read() as session:
+            unrouted = select(NotifyEvent.id).where(col(NotifyEvent.routed_at).is_(None)).limit(1)
+            due = (
+                select(NotifyDelivery.id)
+                .where(NotifyDelivery.status == PENDING, col(NotifyDelivery.next_attempt_at) <= now)
+                .limit(1)
+            )
+            return session.exec(unrouted).first() is not None or session.exec(due).first() is not None
 
     def route_new(self, limit: int = 50) -> int:
         policy = self.policies.current()
