@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+import mcp_types as types
+
+from server.lifecycle.execution import ToolOutcome
 from server.policy.types import CallFacts, Exposure, Justification
 from tools.contract import ToolSpec
 
@@ -47,3 +50,41 @@ def build_facts(
         customer=subject_of(spec, args),
         category=spec.category if spec is not None else None,
     )
+
+
+class ExternalTools(Protocol):
+    """Tools the gateway guards besides the registry's: today the upstream MCP servers' (server/upstream/).
+
+    The gateway consults this for any tool the registry does not have; everything else about a call
+    (policy, holding, deciding, executing once) is the same for both.
+    """
+
+    def owns(self, tool: str) -> bool:
+        """Whether ``tool`` is one of these (listed now)."""
+        ...
+
+    def refusal(self, tool: str) -> str | None:
+        """Why the tool may not run or be approved now (a definition changed since it was pinned), or None."""
+        ...
+
+    def facts(self, tool: str, args: dict[str, Any], *, agent: str, justification: Justification | None) -> CallFacts:
+        """The facts the policy sees, with ``server`` set to the tool's upstream."""
+        ...
+
+    def server_of(self, tool: str) -> str: ...
+
+    def definitions(self) -> list[tuple[str, types.Tool]]:
+        """Every tool listed now: (the name agents use, the definition its server gave)."""
+        ...
+
+    def idempotent(self, tool: str) -> bool: ...
+
+    def keeps_result(self, tool: str) -> bool: ...
+
+    def summarize(self, tool: str, args: dict[str, Any]) -> str: ...
+
+    def check(self, tool: str, args: dict[str, Any]) -> None:
+        """Raises ToolInputError when the arguments do not fit the tool's schema."""
+        ...
+
+    def run(self, tool: str, args: dict[str, Any], idempotency_key: str | None) -> ToolOutcome: ...

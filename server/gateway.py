@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from server.catalog import build_facts
+from server.catalog import ExternalTools, build_facts
 from server.lifecycle import decisions, records
 from server.lifecycle.actors import Person
 from server.lifecycle.decisions import DecisionOutcome
@@ -70,10 +70,13 @@ class Gateway:
         runner: ToolRunner,
         bus: ChangeBus | None = None,
         journal_writer: BatchWriter | None = None,
+        external: ExternalTools | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
         self.registry = registry
+        # Tools from upstream MCP servers: consulted only for names the registry does not have.
+        self.external = external
         self.bus = bus or ChangeBus()
         self.overrides = Overrides(store, registry)
         self.executor = Executor(store, runner, self._is_idempotent)
@@ -85,7 +88,15 @@ class Gateway:
 
     def _is_idempotent(self, tool: str) -> bool:
         spec = self.registry.get(tool)
+        if spec is None and (external := self._external(tool)) is not None:
+            return external.idempotent(tool)
         return spec is not None and spec.idempotent
+
+    def _external(self, tool: str) -> ExternalTools | None:
+        """The external catalogue when it owns ``tool`` (and the registry does not)."""
+        if self.external is not None and tool not in self.registry and self.external.owns(tool):
+            return self.external
+        return None
 
     # --- the policy ------------------------------------------------------------------------------
 
@@ -99,8 +110,15 @@ class Gateway:
         server: str = NewCall.server,
     ) -> Verdict:
         """The verdict the next call would get, with the admins' overrides as of now (read every call)."""
-        spec = self.registry.get(tool)
-        facts = build_facts(spec, tool, arguments, agent=agent, server=server, justification=justification)
+        external = self._external(tool)
+        if external is not None:
+            refusal = external.refusal(tool)
+            if refusal is not None:  # fail closed: a changed upstream definition blocks until accepted
+                return Verdict(action=Action.BLOCK, risk=Risk.HIGH, category="definition-changed", reasons=(refusal,))
+            facts = external.facts(tool, arguments, agent=agent, justification=justification)
+        else:
+            spec = self.registry.get(tool)
+            facts = build_facts(spec, tool, arguments, agent=agent, server=server, justification=justification)
         return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
 
     # --- the agent's side ------------------------------------------------------------------------
@@ -110,6 +128,12 @@ class Gateway:
         spec = self.registry.get(new.tool)
         if spec is not None and not new.summary:
             new = replace(new, summary=spec.summarize(new.arguments))
+        elif (external := self._external(new.tool)) is not None:
+            new = replace(
+                new,
+                server=external.server_of(new.tool),
+                summary=new.summary or external.summarize(new.tool, new.arguments),
+            )
         verdict = self.classify(
             new.tool, new.arguments, agent=new.agent, justification=new.justification, server=new.server
         )
@@ -150,7 +174,9 @@ class Gateway:
         # What reading and preparing tools return can be had again by asking again; only what acting
         # tools did is worth keeping.
         spec = self.registry.get(new.tool)
-        self.journal.append(row, keep_result=spec is not None and spec.category == "act")
+        external = self._external(new.tool) if spec is None else None
+        keep = external.keeps_result(new.tool) if external is not None else spec is not None and spec.category == "act"
+        self.journal.append(row, keep_result=keep)
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
@@ -225,6 +251,8 @@ class Gateway:
         expected_args_hash: str | None = None,
     ) -> DecisionOutcome:
         """Record an approval; on quorum, run the call once now and return its final state."""
+        if self.external is not None:
+            self._check_upstream_definition(call_id)
         outcome = decisions.approve(
             self.store,
             call_id,
@@ -243,8 +271,25 @@ class Gateway:
                 return DecisionOutcome(executed, True, outcome.approvals, outcome.required, outcome.diff)
         return outcome
 
+    def _check_upstream_definition(self, call_id: str) -> None:
+        """A call held under an upstream definition that has changed since cannot be approved until accepted."""
+        call = self._load(call_id)
+        external = self._external(call.tool) if call is not None else None
+        if call is not None and external is not None:  # a tool not listed now (upstream down) fails when run
+            refusal = external.refusal(call.tool)
+            if refusal is not None:
+                raise InvalidDecision(refusal)
+
     def _reclassify(self, call: ToolCall, arguments: dict[str, Any]) -> Verdict:
         spec = self.registry.get(call.tool)
+        external = self._external(call.tool) if spec is None else None
+        if external is not None:
+            try:
+                external.check(call.tool, arguments)
+            except ToolInputError as exc:
+                raise InvalidDecision(f"the edited arguments are not valid: {exc.message}") from exc
+            justification = Justification.model_validate(call.justification or {})
+            return self.classify(call.tool, arguments, agent=call.agent, justification=justification)
         if spec is None:
             raise InvalidDecision(f"unknown tool {call.tool}")
         try:

@@ -25,8 +25,12 @@ from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
 from server.people import People
 from server.policy import PolicyHolder
-from server.runner import registry_runner
+from server.runner import registry_runner, with_external
 from server.store.db import Store
+from server.upstream.config import UpstreamsConfig
+from server.upstream.hub import UpstreamHub
+from server.upstream.pins import Pins
+from server.upstream.tools import UpstreamTools
 from tools.contract import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -41,8 +45,12 @@ class Runtime:
     office: Any
     gateway: Gateway
     people: People
+    # The upstream MCP servers' sessions (None without upstreams in the configuration).
+    hub: UpstreamHub | None = None
 
     def close(self) -> None:
+        if self.hub is not None:
+            self.hub.close()
         self.gateway.close()  # flush the allowed-call journal before the engine goes away
         self.store.close()
 
@@ -54,6 +62,7 @@ def build_runtime(
     office: Any = None,
     runner: ToolRunner | None = None,
     store: Store | None = None,
+    upstreams: UpstreamsConfig | None = None,
 ) -> Runtime:
     """Open the store (migrating it), load the policy, and wire the gateway. Tests inject any part."""
     store = store or Store.open(settings.database_url)
@@ -62,14 +71,22 @@ def build_runtime(
     if office is None:
         office = _back_office(store)
     policies = PolicyHolder(settings.policies)
+    runner = runner or registry_runner(registry, office)
+    hub = external = None
+    if upstreams is not None and upstreams.upstreams:
+        pins = Pins(store)
+        hub = UpstreamHub(upstreams, pins).start()  # connects in the background; calls fail clearly until up
+        external = UpstreamTools(hub, policies, pins)
+        runner = with_external(runner, external, registry)
     gateway = Gateway(
         store=store,
         policies=policies,
         registry=registry,
-        runner=runner or registry_runner(registry, office),
+        runner=runner,
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
+        external=external,
     )
-    return Runtime(settings, store, policies, registry, office, gateway, People(store))
+    return Runtime(settings, store, policies, registry, office, gateway, People(store), hub)
 
 
 def _default_registry() -> ToolRegistry:

@@ -207,3 +207,23 @@ class LoginAttempt(SQLModel, table=True):
     address: str = Field(max_length=100)
     succeeded: bool = False
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UpstreamPin(SQLModel, table=True):
+    """The accepted definition of one upstream tool (trust on first use), and a changed one awaiting an admin.
+
+    ``pinned_hash`` is the only definition the tool may run under; a different one served since is
+    kept in ``pending_*`` until ``countersign upstream accept`` makes it the pin. Shared by every instance.
+    """
+
+    __tablename__ = "upstream_pin"
+
+    tool: str = Field(primary_key=True, max_length=200)  # the listed name, UPSTREAM__tool
+    upstream: str = Field(max_length=100, index=True)
+    upstream_tool: str = Field(max_length=500)
+    pinned_hash: str = Field(max_length=64)
+    pinned_definition: dict[str, Any] | None = _json()
+    pinned_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    pending_hash: str | None = Field(default=None, max_length=64)
+    pending_definition: dict[str, Any] | None = _json()
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
