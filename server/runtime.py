@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -28,9 +28,9 @@ from server.policy import PolicyHolder
 from server.runner import registry_runner, with_external
 from server.store.db import Store
 from server.upstream.config import UpstreamsConfig
-from server.upstream.hub import UpstreamHub
-from server.upstream.pins import Pins
-from server.upstream.tools import UpstreamTools
+
+if TYPE_CHECKING:
+    from server.upstream.hub import UpstreamHub
 from tools.contract import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,11 @@ def build_runtime(
     runner = runner or registry_runner(registry, office)
     hub = external = None
     if upstreams is not None and upstreams.upstreams:
+        # Imported here: the MCP client is heavy, and a gateway without upstreams does not need it.
+        from server.upstream.hub import UpstreamHub
+        from server.upstream.pins import Pins
+        from server.upstream.tools import UpstreamTools
+
         pins = Pins(store)
         hub = UpstreamHub(upstreams, pins).start()  # connects in the background; calls fail clearly until up
         external = UpstreamTools(hub, policies, pins)

@@ -146,6 +146,8 @@ class DecisionResult(BaseModel):
 class Health(BaseModel):
     status: str
     policy_version: str | None = None
+    # Each configured upstream MCP server: "up", "down" or "connecting" (a down upstream does not make us unhealthy).
+    upstreams: dict[str, str] = {}
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -224,9 +226,12 @@ async def healthz(runtime: RuntimeDep) -> Any:
         return alive, policy.version if policy is not None else None
 
     alive, version = await anyio.to_thread.run_sync(check)
+    hub = runtime.hub
+    upstreams = {name: state["state"] for name, state in hub.status().items()} if hub is not None else {}
     if not alive:
-        return JSONResponse({"status": "unavailable", "policy_version": version}, status_code=503)
-    return Health(status="ok", policy_version=version)
+        body = {"status": "unavailable", "policy_version": version, "upstreams": upstreams}
+        return JSONResponse(body, status_code=503)
+    return Health(status="ok", policy_version=version, upstreams=upstreams)
 
 
 # --- helpers --------------------------------------------------------------------------------------

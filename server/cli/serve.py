@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 
+from server.cli.upstream import load_or_exit
 from server.config import Settings
 from server.people import PeopleError, check_name
 from server.runtime import Runtime, build_runtime, seed_demo, sweeping
@@ -37,7 +38,7 @@ def serve(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """Serve the web pages, the JSON API and MCP (streamable HTTP at /mcp)."""
     settings = _http_settings(host, port)
     _logging()
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, upstreams=load_or_exit())
     _first_admin(runtime)
     _run_http(settings, runtime, host, port)
 
@@ -72,7 +73,7 @@ def stdio(
 
     _logging()  # stdout carries the protocol: every log line goes to stderr
     settings = Settings()
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, upstreams=load_or_exit())
     server = build_server(runtime.gateway, settings, resolve_agent=fixed_agent(agent))
 
     async def main() -> None:

@@ -103,9 +103,16 @@ class UpstreamConnection:
             with anyio.fail_after(self.config.list_timeout):
                 if self._relist.is_set():
                     self._relist = anyio.Event()
-                    await self._on_tools(self.name, await _list_all(client))
+                    await self.relist()
                 else:
                     await client.send_ping()
+
+    async def relist(self) -> None:
+        """Read the tool list again now (and re-check pins); nothing when the upstream is down."""
+        client = self._client
+        if client is not None:
+            with anyio.fail_after(self.config.list_timeout):
+                await self._on_tools(self.name, await _list_all(client))
 
     def _new_client(self, stack: AsyncExitStack) -> Client:
         config = self.config

@@ -108,6 +108,18 @@ class UpstreamHub:
 
         self._portal.call(settle)
 
+    def refresh(self) -> None:
+        """Re-read every upstream's tool list now and re-check the pins (as tools/list_changed does)."""
+        if self._portal is None:
+            return
+
+        async def relist() -> None:
+            async with anyio.create_task_group() as group:
+                for connection in self.connections.values():
+                    group.start_soon(connection.relist)
+
+        self._portal.call(relist)
+
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (from the hub's thread) whenever an upstream's tool list was read."""
         self._listeners.append(listener)

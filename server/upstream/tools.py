@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 import mcp_types as types
 from jsonschema.exceptions import best_match
 
 from server.lifecycle.execution import ToolOutcome, ToolRefused
-from server.policy import PolicyHolder
+from server.policy import Policy
 from server.policy.declared import declared_exposure, declared_subject, preview_arguments
 from server.policy.model import ToolEntry
 from server.policy.types import CallFacts, Justification
@@ -30,8 +30,12 @@ from tools.contract import ToolInputError
 FORWARD_PROGRESS: ContextVar[ForwardProgress | None] = ContextVar("countersign_forward_progress", default=None)
 
 
+class CurrentPolicy(Protocol):
+    def current(self) -> Policy | None: ...
+
+
 class UpstreamTools:
-    def __init__(self, hub: UpstreamHub, policies: PolicyHolder, pins: Pins) -> None:
+    def __init__(self, hub: UpstreamHub, policies: CurrentPolicy, pins: Pins) -> None:
         self.hub = hub
         self.policies = policies
         self.pins = pins
