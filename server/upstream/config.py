@@ -66,7 +66,9 @@ class HttpUpstream(_Common):
 
 
 class _File(_Strict):
-    upstreams: dict[UpstreamName, StdioUpstream | HttpUpstream] = Field(default_factory=dict)
+    upstreams: dict[UpstreamName, Annotated[StdioUpstream | HttpUpstream, Field(discriminator="kind")]] = Field(
+        default_factory=dict
+    )
 
 
 Upstream = StdioUpstream | HttpUpstream
@@ -113,11 +115,13 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         parsed = _File.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if p not in ("StdioUpstream", "HttpUpstream", "stdio", "http"))
+            loc = tuple(p for p in error["loc"] if p not in ("stdio", "http", "[key]"))
             position = doc.position(loc)
             where = f"{path}:{position.line}" if position else str(path)
             dotted = ".".join(str(p) for p in loc)
             message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            if "[key]" in error["loc"]:
+                message = "an upstream name is letters and digits with single - or _ between (`__` separates tools)"
             problems.append(f"{where}: {dotted}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(problems))) from exc
     env = os.environ if environ is None else environ
