@@ -138,6 +138,13 @@ class UpstreamConnection:
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
 
+    async def wait_up(self, timeout: float) -> bool:
+        """Wait until the session is up (at most ``timeout``); whether it is."""
+        with anyio.move_on_after(timeout):
+            while self.state != "up":
+                await self._changed.wait()
+        return self.state == "up"
+
     async def wait_settled(self, timeout: float) -> None:
         """Wait until the first connection attempt has ended (either way), at most ``timeout``."""
         with anyio.move_on_after(timeout):

@@ -108,6 +108,12 @@ class UpstreamHub:
 
         self._portal.call(settle)
 
+    def wait_up(self, upstream: str, timeout: float) -> bool:
+        """Block until ``upstream`` is connected (at most ``timeout`` seconds); whether it is."""
+        if self._portal is None:
+            return False
+        return self._portal.call(self.connections[upstream].wait_up, timeout)
+
     def refresh(self) -> None:
         """Re-read every upstream's tool list now and re-check the pins (as tools/list_changed does)."""
         if self._portal is None:
