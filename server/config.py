@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # or a thread of the server process. An in-memory SQLite database always uses the thread.
     journal_writer: Literal["process", "thread"] = "process"
     admin_password: str | None = None
+    # Third-party tool registries, "module:attribute,..." (besides the `countersign.tools` entry points).
+    tools: str = ""
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
 

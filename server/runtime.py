@@ -24,6 +24,7 @@ from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
 from server.people import People
+from server.plugins import plugin_registries
 from server.policy import PolicyHolder
 from server.runner import registry_runner, with_external
 from server.store.db import Store
@@ -68,6 +69,8 @@ def build_runtime(
     store = store or Store.open(settings.database_url)
     if registry is None:
         registry = _default_registry()
+        for extra in plugin_registries(settings.tools):  # your own tools, registered without forking
+            registry.extend(extra)
     if office is None:
         office = _back_office(store)
     policies = PolicyHolder(settings.policies)

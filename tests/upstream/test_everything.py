@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ def _direct() -> Client:
 
 
 def _comparable(result: Any) -> dict[str, Any]:
-    dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # The dynamic resource carries the time it was generated: the two calls may straddle a second.
+    text = _CLOCK.sub("<time>", result.model_dump_json(by_alias=True, exclude_none=True))
+    dumped: dict[str, Any] = json.loads(text)
     # Our note, and the server info the SDK stamps on every 2026-07-28 answer (ours, not the upstream's).
     ours = {"countersign/call", "io.modelcontextprotocol/serverInfo"}
     meta = {k: v for k, v in (dumped.pop("_meta", None) or {}).items() if k not in ours}

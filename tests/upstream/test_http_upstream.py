@@ -75,7 +75,7 @@ def runtime(database_url: str, tmp_path: Path, upstream: Upstream) -> Iterator[R
     upstreams = load_config(config, {"UPSTREAM_TOKEN": TOKEN})
     settings = make_settings(database_url, policies=policies_with(tmp_path, POLICY))
     runtime = build_runtime(settings, registry=demo_registry(), upstreams=upstreams)
-    assert runtime.hub is not None and runtime.hub.wait_up("echo", 30), runtime.hub.status()
+    assert runtime.hub is not None and runtime.hub.wait_up("echo", 90), runtime.hub.status()
     yield runtime
     runtime.close()
 
@@ -101,7 +101,7 @@ async def test_killing_the_upstream_gives_clear_errors_then_reconnects_and_the_h
         assert runtime.gateway.get_call(call_id).status == "held"  # type: ignore[union-attr]
 
         upstream.start()
-        assert await anyio.to_thread.run_sync(hub.wait_up, "echo", 30)
+        assert await anyio.to_thread.run_sync(hub.wait_up, "echo", 90)
         outcome = await anyio.to_thread.run_sync(lambda: runtime.gateway.approve(call_id, ADMIN))
         assert outcome.call.status == "succeeded"
         result = await client.call_tool("await_decision", {"call_id": call_id})
