@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("get-annotated-message", {"messageType": "error", "includeImage": True}),  # annotations
     ("get-sum", {"a": 2, "b": 3}),
 ]
+_CLOCK = re.compile(r"\d{1,2}:\d{2}:\d{2}( [AP]M)?")
 POLICY = (
     "version: 1\ntools:\n"
     + "".join(f"  ev__{name}: {{action: allow, risk: low, kind: read}}\n" for name, _ in CALLS)
