@@ -47,6 +47,15 @@ class UpstreamTools:
     def definitions(self) -> list[tuple[str, types.Tool]]:
         return [(tool.listed, tool.tool) for tool in self.hub.tools()]
 
+    def description(self, tool: str) -> str:
+        listed = self.hub.get(tool)
+        return (listed.tool.description or "") if listed is not None else ""
+
+    def input_schema(self, tool: str) -> dict[str, Any]:
+        listed = self.hub.get(tool)
+        schema = listed.tool.input_schema if listed is not None else None
+        return dict(schema) if isinstance(schema, dict) else {}
+
     def owns(self, tool: str) -> bool:
         return self.hub.get(tool) is not None
 
@@ -138,4 +147,8 @@ class UpstreamTools:
             result = self.hub.call(preview_tool, arguments)
         except (ValueError, UpstreamUnavailable, UpstreamRefused) as exc:
             return {"error": str(exc)}
-        return {"tool": preview_tool, "result": json.loads(result.model_dump_json(by_alias=True, exclude_none=True))}
+        dumped = json.loads(result.model_dump_json(by_alias=True, exclude_none=True))
+        if result.is_error:  # the preview tool answered with an error: shown as a failed preview
+            texts = [item.get("text", "") for item in dumped.get("content", []) if item.get("type") == "text"]
+            return {"error": f"{preview_tool}: {' '.join(texts) or 'error'}"}
+        return {"tool": preview_tool, "result": dumped}

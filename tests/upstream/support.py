@@ -52,3 +52,12 @@ def upstream_runtime(
     assert runtime.hub is not None
     runtime.hub.wait_settled(30)
     return runtime
+
+
+def ready_when_it_reads(runtime: Runtime, path: Path) -> None:
+    """server-filesystem applies its allowed directories just after the handshake: wait (bounded) until it reads."""
+    assert runtime.hub is not None
+    for _ in range(500):
+        if not runtime.hub.call("fs__read_text_file", {"path": str(path)}).is_error:
+            return
+    raise AssertionError("server-filesystem never read its own folder")

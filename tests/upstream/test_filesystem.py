@@ -12,7 +12,7 @@ from mcp import Client
 from server.lifecycle.errors import InvalidDecision
 from server.runtime import Runtime
 from tests.mcp.support import ADMIN, HeldCalls, mcp_server
-from tests.upstream.support import FS_POLICY, filesystem, upstream_runtime
+from tests.upstream.support import FS_POLICY, filesystem, ready_when_it_reads, upstream_runtime
 
 NO_WAIT = {"countersign/inline_wait": 0}
 
@@ -28,6 +28,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def runtime(database_url: str, tmp_path: Path, folder: Path) -> Iterator[Runtime]:
     runtime = upstream_runtime(database_url, tmp_path, {"fs": filesystem(folder)}, FS_POLICY)
+    ready_when_it_reads(runtime, folder / "notes.txt")
     yield runtime
     runtime.close()
 

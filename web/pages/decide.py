@@ -24,7 +24,7 @@ from web.auth import ActiveSession
 from web.pages import schema_form
 from web.pages.context import PagesContext
 from web.pages.deps import Actor, Pages, Viewer, render
-from web.pages.dossier import hidden_in, preview_of
+from web.pages.dossier import hidden_in, preview_of, tool_schema
 from web.pages.override import override_grounds
 from web.pages.packet import packet_response, visible_call
 
@@ -53,6 +53,8 @@ def _edited(pages: PagesContext, call: ToolCall, arguments_json: str) -> dict[st
 
 def _validated(pages: PagesContext, call: ToolCall, arguments: dict[str, Any]) -> dict[str, Any]:
     spec = pages.gateway.registry.get(call.tool)
+    if spec is None and tool_schema(pages.gateway, call.tool):
+        return arguments  # an upstream tool: the gateway checks edits against its server's schema
     if spec is None:
         raise InvalidDecision(f"The tool {call.tool!r} is no longer known; this call cannot be edited.")
     try:
@@ -172,8 +174,7 @@ def edit_confirm_page(
     pages: PagesContext, request: Request, session: ActiveSession, call_id: str, form: dict[str, str]
 ) -> Response:
     call = visible_call(pages, session.person, call_id)
-    spec = pages.gateway.registry.get(call.tool)
-    schema = spec.input_schema if spec is not None else {}
+    schema = tool_schema(pages.gateway, call.tool)
     current = json.loads(call.arguments)
     try:
         _stale(call, form.get("args_hash", ""))
@@ -210,8 +211,7 @@ def _edit_page(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
-    spec = pages.gateway.registry.get(call.tool)
-    schema = spec.input_schema if spec is not None else {}
+    schema = tool_schema(pages.gateway, call.tool)
     current = json.loads(call.arguments)
     fields = schema_form.fields(schema, current)
     if form:  # keep what the reviewer typed when showing an error

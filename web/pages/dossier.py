@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.catalog import ExternalTools
 from server.gateway import Gateway
 from server.lifecycle.actors import Person
 from server.lifecycle.decisions import decisions_for
@@ -40,6 +41,8 @@ class ToolPreview:
 def preview_of(gateway: Gateway, office: Any, tool: str, arguments: dict[str, Any]) -> ToolPreview:
     """Ask the tool for its reviewer preview (it only reads). A failing preview never breaks the page."""
     spec = gateway.registry.get(tool)
+    if spec is None and gateway.external is not None and gateway.external.owns(tool):
+        return _upstream_preview(gateway.external, tool, arguments)
     if spec is None or spec.preview is None or office is None:
         return ToolPreview()
     try:
@@ -68,6 +71,34 @@ def preview_of(gateway: Gateway, office: Any, tool: str, arguments: dict[str, An
         warnings=[str(w) for w in data.get("warnings") or []],
         available=True,
     )
+
+
+def _upstream_preview(external: ExternalTools, tool: str, arguments: dict[str, Any]) -> ToolPreview:
+    """An upstream tool's packet: its own description, and the policy's preview tool's answer as "now".
+
+    The preview tool is called while the page is built; its failure is shown, never blocks a decision.
+    """
+    context = {"what the tool says it does": external.description(tool)}
+    try:
+        found = external.preview(tool, arguments)
+    except Exception:  # display boundary: a broken preview must not hide the call from its reviewer
+        logger.exception("upstream preview of %s failed", tool)
+        found = {"error": "the preview failed; see the server log"}
+    if found is None:
+        return ToolPreview(context=context, available=True)
+    if "error" in found:
+        return ToolPreview(context=context, error=str(found["error"]), available=True)
+    now = _readable(found.get("result") or {})
+    row = {"field": f"now (from {found.get('tool')})", "before": now, "after": arguments, "changed": True}
+    return ToolPreview(rows=[row], context=context, available=True)
+
+
+def _readable(result: dict[str, Any]) -> Any:
+    """An MCP result as a reviewer reads it: its structured content, else its text."""
+    if result.get("structuredContent") is not None:
+        return result["structuredContent"]
+    texts = [item.get("text", "") for item in result.get("content", []) if item.get("type") == "text"]
+    return "\n".join(texts) if texts else result.get("content")
 
 
 @dataclass(frozen=True)
@@ -129,7 +160,6 @@ def build_packet(
     approvers = [d.actor for d in decisions if d.kind == "approve" and d.args_hash == call.args_hash]
     hidden = hidden_in(call, arguments)
     similar = queries.similar_calls(gateway.store, person, call)
-    spec = gateway.registry.get(call.tool)
     return Packet(
         call=call,
         arguments=arguments,
@@ -149,5 +179,14 @@ def build_packet(
         approved_by_viewer=person.name in approvers,
         previous_id=neighbours[0],
         next_id=neighbours[1],
-        schema=spec.input_schema if spec is not None else {},
+        schema=tool_schema(gateway, call.tool),
     )
+
+
+def tool_schema(gateway: Gateway, tool: str) -> dict[str, Any]:
+    """The schema the edit form is built from: the tool's own, or the one an upstream server lists for it."""
+    spec = gateway.registry.get(tool)
+    if spec is not None:
+        return spec.input_schema
+    external = gateway.external
+    return external.input_schema(tool) if external is not None and external.owns(tool) else {}
