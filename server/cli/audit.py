@@ -30,7 +30,7 @@ class Format(StrEnum):
 
 def _open(database_url: str | None) -> Store:
     # Reading only: never migrate the database being checked.
-    return Store.open(database_url or Settings().database_url, migrate_schema=False)
+    return Store.open_existing(database_url or Settings().database_url)
 
 
 @app.command()

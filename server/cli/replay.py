@@ -50,7 +50,7 @@ def replay(
         typer.echo(f"the what-if policy does not load:\n{exc}", err=True)
         raise typer.Exit(1) from exc
     window = (_utc(since, "--since"), _utc(until, "--until"))
-    store = Store.open(database_url or Settings().database_url, migrate_schema=False)
+    store = Store.open_existing(database_url or Settings().database_url)
     try:
         # Transient and on stderr: the summary on stdout stays clean for scripts.
         with Progress(console=Console(stderr=True), transient=True) as progress:
