@@ -44,7 +44,7 @@ MALFORMED_URLS = {"unparseable": "not a database url", "unknown-dialect": "mongo
 def _run(args: list[str], database_url: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("COUNTERSIGN_")}
     env.update(COUNTERSIGN_DATABASE_URL=database_url, COUNTERSIGN_POLICIES=str(REPO / "policies"), **extra)
-    return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+    return subprocess.run(
         [str(COUNTERSIGN), *args],
         cwd=cwd,
         env=env,
