@@ -31,7 +31,7 @@ COMMANDS = [
     ["stdio"],
 ]
 # Commands that only read: they must not set a database up, so an empty one is refused.
-READERS = [["audit", "verify"], ["audit", "export"], ["policy", "replay"]]
+READERS = [["audit", "verify"], ["audit", "export"], ["audit", "anchor"], ["policy", "replay"]]
 
 BAD_URLS = {
     "unreachable-postgres": "postgresql://postgres@127.0.0.1:1/countersign",
@@ -90,6 +90,11 @@ def test_an_invalid_setting_is_one_line_naming_the_setting(args: list[str], tmp_
     assert "COUNTERSIGN_INLINE_WAIT_SECONDS" in _assert_one_line(result)
 
 
-def test_a_placeholder_secret_outside_development_is_one_line(tmp_path: Path) -> None:
-    result = _run(["audit", "verify"], f"sqlite:///{tmp_path / 'x.db'}", tmp_path, COUNTERSIGN_ENVIRONMENT="production")
+@pytest.mark.parametrize("secret", ["", "changeme"])
+@pytest.mark.parametrize("args", [["audit", "verify"], ["audit", "anchor"]], ids=" ".join)
+def test_an_unset_or_placeholder_secret_outside_development_is_one_line(
+    args: list[str], secret: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _run(args, url, tmp_path, COUNTERSIGN_ENVIRONMENT="production", COUNTERSIGN_SECRET_KEY=secret)
     assert "COUNTERSIGN_SECRET_KEY" in _assert_one_line(result)
