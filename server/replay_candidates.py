@@ -1,9 +1,10 @@
 """Candidate policies for replay: only policy sets under one configured root, read without trusting them.
 
-An admin names a candidate on the web page or on the command line; the name must not become a way to
-read the server's files. So a candidate is a directory under ``COUNTERSIGN_POLICY_REPLAY_ROOT``
-(default: ``policy-candidates/`` next to the live policy directory), and its files are copied into a
-private directory before the loader sees them:
+An admin names a candidate on the web page or on the command line (or uploads its files on the page);
+the name must not become a way to read the server's files. So a candidate is a directory under
+``COUNTERSIGN_POLICY_REPLAY_ROOT`` (default: ``policy-candidates/`` next to the live policy directory),
+and its files (or the uploaded ones, by base name) are copied into a private directory before the
+loader sees them:
 
 - a path that leaves the root (``..``, an absolute path elsewhere, a symlinked directory) is refused;
 - a policy file that is a symbolic link, or not a regular file, is refused, never followed;
@@ -18,7 +19,7 @@ import dataclasses
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from server.policy import Policy, PolicyError, load_policy
@@ -74,9 +75,53 @@ def load_candidate(
         KeyError: a what-if names a rule or tool the candidate does not have.
     """
     directory = candidate_directory(root, given)
-    shown = directory.relative_to(root.resolve())
+    shown = str(directory.relative_to(root.resolve()))
+    return _load(_read_files(directory), shown, rule_actions, tool_actions)
+
+
+def load_uploaded(
+    files: Sequence[tuple[str, bytes]],
+    *,
+    rule_actions: Mapping[str, Action] | None = None,
+    tool_actions: Mapping[str, Action] | None = None,
+) -> Policy:
+    """Load a candidate from uploaded files (name, content): only their base names are kept.
+
+    Raises: as :func:`load_candidate`; problems name the files as ``uploaded/NAME``.
+    """
+    if not files:
+        raise CandidateError("choose one or more policy files (.yaml) to upload")
+    if len(files) > MAX_FILES:
+        raise CandidateError(f"{len(files)} files uploaded; at most {MAX_FILES}")
+    names = [_uploaded_name(name) for name, _ in files]
+    if len(set(names)) != len(names):
+        raise CandidateError("two uploaded files have the same name")
+    for name, (_, raw) in zip(names, files, strict=True):
+        if len(raw) > MAX_FILE_BYTES:
+            raise CandidateError(f"{name} is larger than {MAX_FILE_BYTES} bytes")
+    return _load(
+        [(name, raw) for name, (_, raw) in zip(names, files, strict=True)], "uploaded", rule_actions, tool_actions
+    )
+
+
+def _uploaded_name(given: str) -> str:
+    # Browsers send a base name; anything with directories (either kind of slash) keeps only the last part.
+    name = given.replace("\\", "/").rsplit("/", 1)[-1]
+    if not name or len(name) > MAX_NAME_CHARS or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise CandidateError("an uploaded file's name is empty, too long or contains control characters")
+    if name.startswith(".") or not name.endswith(SUFFIXES):
+        raise CandidateError(f"{name[:80]!r} is not a policy file (*.yaml or *.yml, not hidden)")
+    return name
+
+
+def _load(
+    files: Sequence[tuple[str, bytes]],
+    shown: str,
+    rule_actions: Mapping[str, Action] | None,
+    tool_actions: Mapping[str, Action] | None,
+) -> Policy:
     with tempfile.TemporaryDirectory(prefix="countersign-candidate-") as private:
-        for name, raw in _read_files(directory):
+        for name, raw in files:
             (Path(private) / name).write_bytes(raw)
         try:
             return what_if(load_policy(private), rule_actions=rule_actions, tool_actions=tool_actions)
@@ -117,6 +162,6 @@ def _read_regular_file(path: Path) -> bytes:
     return raw
 
 
-def _renamed(problem: Problem, private: str, shown: Path) -> Problem:
-    file = problem.file.replace(private, str(shown), 1) if problem.file.startswith(private) else problem.file
+def _renamed(problem: Problem, private: str, shown: str) -> Problem:
+    file = problem.file.replace(private, shown, 1) if problem.file.startswith(private) else problem.file
     return dataclasses.replace(problem, file=file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 import tracemalloc
 from pathlib import Path
 from urllib.parse import quote
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from server.cli import app
 from server.policy import PolicyError
-from server.replay_candidates import MAX_FILES, CandidateError, load_candidate
+from server.replay_candidates import MAX_FILE_BYTES, MAX_FILES, CandidateError, load_candidate, load_uploaded
 from server.runtime import Runtime
 from tests.admin.web import Visitor
 from tests.admin.world import POLICY, write_policy
@@ -138,3 +139,47 @@ def test_cli_replay_of_a_directory_outside_the_root_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "inside" in result.stderr
     assert "aws_secret_access_key" not in result.output
+
+
+def _upload(visitor: Visitor, files: list[tuple[str, bytes]]) -> tuple[int, str]:
+    page = visitor.post(
+        "/admin/policy/replay",
+        {"days": "30"},
+        files=[("files", (name, raw, "application/yaml")) for name, raw in files],
+    )
+    return page.status_code, page.text
+
+
+def test_uploaded_candidate_files_replay(admin: Visitor) -> None:
+    looser = POLICY.replace("email: {action: hold", "email: {action: allow")
+    code, text = _upload(admin, [("looser.yaml", textwrap.dedent(looser).encode())])
+    assert code == 200 and 'id="replay-result"' in text and "looser.yaml" in text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("name", "raw", "says"),
+    [
+        ("notes.txt", b"version: 1\n", "is not a policy file"),
+        (".hidden.yaml", b"version: 1\n", "is not a policy file"),
+        ("big.yaml", b"#" * (MAX_FILE_BYTES + 1), "larger than"),
+        ("broken.yaml", b"rules: [\n", "uploaded/broken.yaml"),
+    ],
+    ids=["not-yaml", "hidden", "over-the-cap", "broken"],
+)
+def test_an_unacceptable_upload_is_a_422_with_a_message(admin: Visitor, name: str, raw: bytes, says: str) -> None:
+    code, text = _upload(admin, [(name, raw)])
+    assert code == 422 and says in text and 'id="replay-result"' not in text
+
+
+def test_an_uploaded_name_with_directories_keeps_only_its_base_name(tmp_path: Path) -> None:
+    policy = load_uploaded([("../../../../tmp/evil/policy.yaml", textwrap.dedent(POLICY).encode())])
+    assert [Path(f).name for f in policy.files] == ["policy.yaml"]
+    assert not (tmp_path.parent / "evil").exists()
+
+
+def test_uploading_without_the_csrf_token_changes_nothing(admin: Visitor) -> None:
+    page = admin.client.post(
+        "/admin/policy/replay", data={"days": "30"}, files=[("files", ("p.yaml", b"version: 1\n", "application/yaml"))]
+    )
+    assert page.status_code == 403

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -20,7 +20,7 @@ from server.gateway import Gateway
 from server.policy import Policy, PolicyError
 from server.policy.types import Action, Evidence, Justification, Verdict
 from server.replay import ReplayReport, replay, stored_overrides, what_if
-from server.replay_candidates import CandidateError, load_candidate
+from server.replay_candidates import MAX_FILE_BYTES, MAX_FILES, CandidateError, load_candidate, load_uploaded
 from tools.contract import ToolInputError
 from web.admin.deps import AdminActor, AdminViewer, Pages, render_admin, up_to_date
 from web.admin.tools import ACTIONS
@@ -52,6 +52,8 @@ class ReplayForm:
     tool_name: str = ""
     tool_action: str = ""
     days: int = 30
+    # Names of uploaded candidate files, when the candidate came that way.
+    uploaded: list[str] = field(default_factory=list)
     error: str = ""
     problems: list[str] = field(default_factory=list)
     report: ReplayReport | None = None
@@ -160,13 +162,35 @@ def replay_page(request: Request, pages: Pages, session: AdminViewer) -> Respons
     return _page(pages, request, session, replay_form=form, status_code=422 if form.error else 200)
 
 
-def _run_replay(pages: Pages, form: ReplayForm) -> None:
+@router.post("/admin/policy/replay")
+def replay_upload(
+    request: Request,
+    pages: Pages,
+    session: AdminActor,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    days: Annotated[str, Form(max_length=10)] = "30",
+) -> Response:
+    """Replay uploaded candidate files (read up to the size cap; never written anywhere but a private copy)."""
+    form = ReplayForm.from_query({"days": days})
+    uploads = [
+        (upload.filename or "", upload.file.read(MAX_FILE_BYTES + 1)) for upload in (files or [])[: MAX_FILES + 1]
+    ]
+    if files and len(files) > MAX_FILES:
+        uploads.append(("", b""))  # counted, not read: load_uploaded refuses more than MAX_FILES
+    form.uploaded = [name for name, _ in uploads if name]
+    _run_replay(pages, form, uploads)
+    return _page(pages, request, session, replay_form=form, status_code=422 if form.error else 200)
+
+
+def _run_replay(pages: Pages, form: ReplayForm, uploads: list[tuple[str, bytes]] | None = None) -> None:
     """Fill ``form.report``, or ``form.error`` (and ``form.problems``) when the candidate does not load."""
     gateway = pages.gateway
     rules = {form.rule_id: Action(form.rule_action)} if form.rule_id and form.rule_action in ACTIONS else {}
     tools = {form.tool_name: Action(form.tool_action)} if form.tool_name and form.tool_action in ACTIONS else {}
     try:
-        if form.policies:
+        if uploads is not None:
+            candidate = load_uploaded(uploads, rule_actions=rules, tool_actions=tools)
+        elif form.policies:
             # Only directories under the replay root, read without following links: see server/replay_candidates.
             candidate = load_candidate(
                 pages.settings.replay_root, form.policies, rule_actions=rules, tool_actions=tools
