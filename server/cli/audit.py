@@ -56,7 +56,7 @@ def verify(
             report = audit.verify_rows(_json_lines(handle))
     else:
         # Parsed and keyed before the database is read: a bad anchor is the operator's first thing to fix.
-        checked = (_read_anchor(anchor), audit_anchor.signing_key(Settings())) if anchor is not None else None
+        checked = (_read_anchor(anchor), _signing_key(Settings())) if anchor is not None else None
         store = _open(database_url)
         try:
             with store.read() as session:
@@ -84,10 +84,7 @@ def anchor(
 ) -> None:
     """Print the signed chain head (one JSON line) to store outside this database; see `audit verify --anchor`."""
     settings = Settings()
-    try:
-        key = audit_anchor.signing_key(settings)
-    except AnchorError as exc:
-        _refuse(str(exc))
+    key = _signing_key(settings)
     store = _open(database_url)
     try:
         with store.read() as session:
@@ -101,6 +98,13 @@ def anchor(
         typer.echo("warning: signed with the development secret; set COUNTERSIGN_SECRET_KEY for real use", err=True)
     if webhook is not None:
         _post(webhook, signed.as_json())
+
+
+def _signing_key(settings: Settings) -> bytes:
+    try:
+        return audit_anchor.signing_key(settings)
+    except AnchorError as exc:
+        _refuse(str(exc))
 
 
 def _post(url: str, body: str) -> None:

@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from server.audit_anchor import sign
+from server.audit_anchor import AnchorError, sign, signing_key
 from server.cli import app
+from server.config import Settings
 from server.store import audit
 from server.store.audit import GENESIS_HASH, event_hash
 from server.store.db import Store
@@ -189,3 +190,11 @@ def test_anchor_is_also_posted_to_a_webhook(store: Store, database_url: str, web
     code, out, err = _cli("audit", "anchor", "--database-url", database_url, "--webhook", webhook)
     assert code == 0, err
     assert [json.loads(body) for body in _Receiver.received] == [json.loads(out)]
+
+
+@pytest.mark.parametrize("secret", ["", "changeme", "development-only-secret"])
+def test_the_signing_key_is_refused_when_unset_or_a_placeholder_outside_development(secret: str) -> None:
+    # Settings already refuses these; the signer refuses them too, whatever built its settings.
+    settings = Settings.model_construct(environment="production", secret_key=secret)
+    with pytest.raises(AnchorError, match="COUNTERSIGN_SECRET_KEY"):
+        signing_key(settings)
