@@ -49,6 +49,7 @@ def verify(
     ] = None,
 ) -> None:
     """Check every event's hash and link; exit 1 naming the first broken event (or the anchor that fails)."""
+    checked: tuple[audit_anchor.Anchor, bytes] | None = None
     if file is not None:
         if anchor is not None:
             _refuse("--anchor checks the database's chain; it cannot be combined with --file")
@@ -56,7 +57,8 @@ def verify(
             report = audit.verify_rows(_json_lines(handle))
     else:
         # Parsed and keyed before the database is read: a bad anchor is the operator's first thing to fix.
-        checked = (_read_anchor(anchor), _signing_key(Settings())) if anchor is not None else None
+        if anchor is not None:
+            checked = (_read_anchor(anchor), _signing_key(Settings()))
         store = _open(database_url)
         try:
             with store.read() as session:
