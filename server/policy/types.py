@@ -115,6 +115,8 @@ class Verdict(BaseModel):
     # Higher is reviewed first; see server/policy/priority.py for the formula.
     priority: float = 0.0
     matched_rules: tuple[str, ...] = ()
+    # An admin's tool override voted for the winning action (its reason comes first in ``reasons``).
+    override_decided: bool = False
     category: str | None = None
     reasons: tuple[str, ...] = ()
     sla_seconds: int = 4 * 3600

@@ -121,8 +121,11 @@ def test_replay_link_from_insights_runs_the_replay_of_loosening_the_candidate(le
     assert "25 approved" in result
 
 
-def test_replay_of_a_missing_directory_says_it_does_not_load(admin: Visitor) -> None:
-    page = admin.get("/admin/policy/replay?policies=/no/such/dir&days=30")
+def test_replay_of_a_broken_candidate_says_it_does_not_load(admin: Visitor, runtime: Runtime) -> None:
+    candidate = runtime.settings.replay_root / "broken"
+    candidate.mkdir(parents=True)
+    (candidate / "policy.yaml").write_text("rules: [\n", encoding="utf-8")
+    page = admin.get("/admin/policy/replay?policies=broken&days=30")
     assert page.status_code == 422 and "does not load" in page.text
 
 

@@ -134,6 +134,7 @@ def insights(person: AdminPerson, runtime: RuntimeDep, days: int = Query(default
         "roi": {
             "automatic_calls": roi.automatic_calls,
             "blocked_calls": roi.blocked_calls,
+            "invalid_calls": roi.invalid_calls,
             "hours_saved": roi.hours_saved,
             "decisions": roi.decisions,
             "minutes_per_review": roi.settings.minutes_per_review,
