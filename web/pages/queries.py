@@ -150,9 +150,13 @@ def held_count(store: Store, person: Person) -> int:
 
 
 def latest_change(store: Store) -> tuple[int, str]:
-    """A cheap fingerprint of the calls table (count, newest updated_at) to notice other processes' writes."""
+    """A cheap fingerprint of the held calls (count, newest updated_at) to notice other processes' changes
+    to the queue: every arrival, edit and decision changes one or the other. Read from ix_tool_call_held
+    alone (the whole table took 200 ms at 100,000 calls, on every poll of every open queue page)."""
     with store.read() as session:
-        count, newest = session.exec(select(func.count(), func.max(ToolCall.updated_at))).one()
+        count, newest = session.exec(
+            select(func.count(), func.max(ToolCall.updated_at)).where(sa.text(HELD_ONLY))
+        ).one()
     return int(count), str(newest)
 
 
