@@ -2,7 +2,8 @@
 
 Targets: the queue page under 100 ms and unfiltered `GET /api/calls` under 50 ms at 100,000 calls.
 The baseline is the same requests on a database of 1,000 calls, measured in the same run, so the
-ratio shows how the pages scale on whatever machine runs this.
+ratio shows how the pages scale on whatever machine runs this; `GET /healthz` (no database) shows
+what any request costs on it at the time.
 
 Also checked, since a fast page that hides the urgent work is no use: the five most urgent held calls
 (900 EUR refunds, overdue) are on the queue's first page, and the page states the true count.
@@ -124,6 +125,7 @@ def _run(database_url: str, calls: int) -> Run:
             found = sum(1 for call_id in urgent_ids if f'data-call-id="{call_id}"' in first_page)
             shown = re.search(r'id="queue-total"[^>]*>([^<]*)<', first_page)
             timings = {
+                "GET /healthz": _time(lambda: client.get("/healthz")),
                 "queue page": _time(lambda: client.get("/queue")),
                 "GET /api/calls": _time(lambda: client.get("/api/calls", headers=api)),
             }
@@ -163,6 +165,10 @@ def _seed_calls(runtime: Runtime, calls: int) -> tuple[int, list[str]]:
     with runtime.store.write() as session:
         for start in range(0, len(rows), 5000):
             session.execute(sa.insert(table), rows[start : start + 5000])
+    if runtime.store.engine.dialect.name == "postgresql":
+        # What autovacuum does for a table in steady use: statistics, and a visibility map for index-only scans.
+        with runtime.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE tool_call"))
     return held, urgent_ids
 
 
@@ -225,12 +231,12 @@ def _time(request: Callable[[], Any]) -> Timing:
 def _report(name: str, baseline: Run, busy: Run) -> None:
     print(f"{name}: {busy.calls:,} calls ({busy.held:,} held), baseline {baseline.calls:,} ({baseline.held:,} held)")
     print(f"  {'':<16} {'baseline p50':>13} {'busy p50':>10} {'busy p95':>10} {'ratio':>7} {'target':>8}")
-    for what, target in TARGETS_MS.items():
-        small, big = baseline.timings[what], busy.timings[what]
-        verdict = "met" if big.median_ms < target else "MISSED"
+    for what in baseline.timings:
+        small, big, target = baseline.timings[what], busy.timings[what], TARGETS_MS.get(what)
+        verdict = "" if target is None else "met" if big.median_ms < target else "MISSED"
         print(
             f"  {what:<16} {small.median_ms:>10.1f} ms {big.median_ms:>7.1f} ms {big.p95_ms:>7.1f} ms"
-            f" {big.median_ms / small.median_ms:>6.1f}x {target:>5.0f} ms {verdict}"
+            f" {big.median_ms / small.median_ms:>6.1f}x {f'{target:.0f} ms' if target else '':>8} {verdict}"
         )
     print(f"  queue title at {busy.calls:,}: {busy.count_shown!r}")
     print(f"  most urgent held calls on the first page: {busy.urgent_on_first_page} of {URGENT}")
