@@ -36,7 +36,7 @@ from server.policy import PolicyHolder, classify
 from server.policy.types import Action, Justification, Risk, Verdict
 from server.store import audit
 from server.store.db import Store, StoreUnavailable
-from server.store.models import ToolCall
+from server.store.models import ToolCall, listing_only
 from tools.contract import ToolInputError, ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,10 @@ class Gateway:
         limit: int = 200,
         queues: Collection[str] | None = None,
     ) -> list[ToolCall]:
-        """Newest first. ``queues`` restricts to those queues (a reviewer's), in the query, before the limit."""
+        """Newest first. ``queues`` restricts to those queues (a reviewer's), in the query, before the limit.
+
+        A listing: the rows come without their bulky columns (see ``listing_only``); read one call for those.
+        """
         query = select(ToolCall)
         if queues is not None:
             query = query.where(col(ToolCall.queue).in_(sorted(queues)))
@@ -206,7 +209,9 @@ class Gateway:
             query = query.where(ToolCall.agent == agent)
         if tool:
             query = query.where(ToolCall.tool == tool)
-        query = query.order_by(col(ToolCall.created_at).desc()).limit(limit)
+        # Served by ix_tool_call_created_id (the id makes the order total).
+        query = query.order_by(col(ToolCall.created_at).desc(), col(ToolCall.id).desc()).limit(limit)
+        query = query.options(*listing_only())
         if not statuses or CallStatus.ALLOWED in statuses:  # allowed calls are the only ones the journal writes
             self.journal.flush()
         with self.store.read() as session:

@@ -10,9 +10,28 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
 
 from server.store.types import UTCDateTime, utcnow
+
+# The partial index's condition, written the same way in queries so both databases can use it.
+HELD_ONLY = "status = 'held'"
+HELD_INDEX_COLUMNS = (
+    "status",
+    "priority",
+    "sla_due_at",
+    "created_at",
+    "id",
+    "expires_at",
+    "updated_at",
+    "queue",
+    "owner",
+    "tool",
+    "risk",
+    "category",
+    "agent",
+)
 
 
 def _json() -> Any:
@@ -28,6 +47,15 @@ class ToolCall(SQLModel, table=True):
         sa.Index("ix_tool_call_agent_status", "agent", "status"),
         sa.Index("ix_tool_call_tool_created", "tool", "created_at"),
         sa.Index("ix_tool_call_action_created", "action", "created_at"),  # insights scan by period
+        sa.Index("ix_tool_call_created_id", "created_at", "id"),  # GET /api/calls: newest first
+        # The review queue, read from this index alone: held calls only (a few percent of the table, and
+        # never touched by allowed calls), with every column the queue ranks, filters, counts and pages by.
+        sa.Index(
+            "ix_tool_call_held",
+            *HELD_INDEX_COLUMNS,
+            sqlite_where=sa.text(HELD_ONLY),
+            postgresql_where=sa.text(HELD_ONLY),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -73,6 +101,13 @@ class ToolCall(SQLModel, table=True):
     result: dict[str, Any] | None = _json()
     is_error: bool = False
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+def listing_only() -> list[Any]:
+    """Load options for lists of calls: the bulky columns (arguments, verdict, result...) stay unread,
+    and reading one raises instead of quietly querying again for every row."""
+    bulky = ("proposed_arguments", "arguments", "justification", "verdict", "result", "error")
+    return [defer(getattr(ToolCall, name), raiseload=True) for name in bulky]
 
 
 class Decision(SQLModel, table=True):

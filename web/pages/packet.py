@@ -10,7 +10,7 @@ from starlette.responses import Response
 from server.lifecycle.actors import Person
 from server.store.models import ToolCall
 from web.auth import ActiveSession
-from web.pages import listing, queries
+from web.pages import queries
 from web.pages.context import PagesContext
 from web.pages.deps import NotAllowed, Pages, Viewer, render
 from web.pages.dossier import build_packet
@@ -47,8 +47,7 @@ def packet_response(
 ) -> Response:
     """Render the packet, optionally with an error from a refused decision and the reviewer's input."""
     person = session.person
-    held = queries.held_calls(pages.gateway.store, person)
-    neighbours = listing.neighbours(held, call.id, pages.gateway.store.now())
+    neighbours = queries.held_neighbours(pages.gateway.store, person, call.id)
     packet = build_packet(pages.gateway, pages.office, call, person, neighbours)
     context = {
         "packet": packet,
@@ -56,7 +55,7 @@ def packet_response(
         "done": DONE.get(request.query_params.get("done", ""), ""),
         "error": error,
         "form": form or {},
-        "count": len(held),
+        "count": queries.held_count(pages.gateway.store, person),
         "reject_presets": REJECT_PRESETS,
     }
     return render(pages, request, "packet.html", context, status_code=status_code)
