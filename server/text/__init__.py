@@ -3,24 +3,15 @@
 - :func:`readable` / :func:`readable_tree`: the view the policy matches on (NFKC, default-ignorables
   removed, look-alikes made ASCII);
 - :func:`text_facts` / :func:`tree_facts`: whether hidden or mixed-script characters were there;
-- :func:`hidden_codepoints` / :data:`HIDDEN`: the characters a page must mark;
+- :func:`hidden_codepoints` / :func:`hidden_paths` / :data:`HIDDEN`: the characters a page must mark;
 - :func:`lookalike_hosts`: e-mail and URL hosts that can pass for another;
 - :func:`server.text.identity.identity_key`: one key per person's name.
 """
 
+from server.text.hidden import codepoint, hidden_codepoints, hidden_paths
 from server.text.lookalike import LookalikeHost, lookalike_hosts
 from server.text.readable import TextFacts, readable, readable_tree, strings_in, text_facts, tree_facts
 from server.text.unicode import HIDDEN, skeleton
-
-
-def codepoint(char: str) -> str:
-    return f"U+{ord(char):04X}"
-
-
-def hidden_codepoints(text: str) -> list[str]:
-    """The hidden characters in ``text`` as ``U+XXXX`` names, in order, without repeats."""
-    return list(dict.fromkeys(codepoint(match.group()) for match in HIDDEN.finditer(text)))
-
 
 __all__ = [
     "HIDDEN",
@@ -28,6 +19,7 @@ __all__ = [
     "TextFacts",
     "codepoint",
     "hidden_codepoints",
+    "hidden_paths",
     "lookalike_hosts",
     "readable",
     "readable_tree",
