@@ -22,7 +22,7 @@ from cel import stdlib
 
 from server.policy.matches import METHOD_ALIAS, InvalidPattern, regex_matches, route_matches
 from server.policy.types import CallFacts
-from server.text import readable, readable_tree, tree_facts
+from server.text import is_ascii_tree, readable, readable_tree, tree_facts
 
 VARIABLES = ("tool", "args", "agent", "server", "justification", "exposure", "customer", "category", "text")
 # Much longer expressions have crashed the CEL parser (a Rust panic while formatting a syntax error).
@@ -168,7 +168,17 @@ def _text(facts: CallFacts) -> dict[str, Any]:
     ]
     reason = justification.reason or ""
     on_behalf_of = facts.on_behalf_of or ""
-    found = tree_facts([facts.args, reason, evidence, on_behalf_of])
+    everything = [facts.args, reason, evidence, on_behalf_of]
+    if is_ascii_tree(everything):  # the common case: nothing to normalise, nothing hidden
+        return {
+            "args": facts.args,
+            "reason": reason,
+            "evidence": evidence,
+            "on_behalf_of": on_behalf_of,
+            "hidden": False,
+            "mixed_script": False,
+        }
+    found = tree_facts(everything)
     return {
         "args": readable_tree(facts.args),
         "reason": readable(reason),

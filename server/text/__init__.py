@@ -10,7 +10,7 @@
 
 from server.text.hidden import codepoint, hidden_codepoints, hidden_paths
 from server.text.lookalike import LookalikeHost, lookalike_hosts
-from server.text.readable import TextFacts, readable, readable_tree, strings_in, text_facts, tree_facts
+from server.text.readable import TextFacts, is_ascii_tree, readable, readable_tree, strings_in, text_facts, tree_facts
 from server.text.unicode import HIDDEN, skeleton
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "codepoint",
     "hidden_codepoints",
     "hidden_paths",
+    "is_ascii_tree",
     "lookalike_hosts",
     "readable",
     "readable_tree",

@@ -11,11 +11,15 @@ without further work, which keeps the allowed-call path cheap.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from server.text.unicode import HIDDEN, latin_lookalike, mixes_scripts, nfkc
+
+# Built once: json.dumps with options would build an encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,23 @@ def text_facts(text: str) -> TextFacts:
 def readable_tree(value: Any) -> Any:
     """``value`` (JSON-like) with every string, keys included, made :func:`readable`.
 
-    Returns ``value`` itself when nothing changes, so all-ASCII arguments cost one walk.
+    Returns ``value`` itself when nothing changes (all-ASCII arguments cost one pass in C).
     """
+    if is_ascii_tree(value):
+        return value
+    return _readable_tree(value)
+
+
+def _readable_tree(value: Any) -> Any:
     if isinstance(value, str):
         return readable(value)
     if isinstance(value, dict):
-        items = [(readable(k) if isinstance(k, str) else k, readable_tree(v)) for k, v in value.items()]
+        items = [(readable(k) if isinstance(k, str) else k, _readable_tree(v)) for k, v in value.items()]
         if all(k is old_k and v is old_v for (k, v), (old_k, old_v) in zip(items, value.items(), strict=True)):
             return value
         return dict(items)
     if isinstance(value, list | tuple):
-        items = [readable_tree(item) for item in value]
+        items = [_readable_tree(item) for item in value]
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return items
@@ -77,10 +87,22 @@ def readable_tree(value: Any) -> Any:
 
 def tree_facts(value: Any) -> TextFacts:
     """What any string in ``value`` (keys included) carried."""
-    facts = PLAIN
+    if is_ascii_tree(value):
+        return PLAIN
+    hidden = mixed = False
     for text in strings_in(value):
-        facts |= text_facts(text)
-    return facts
+        if not text.isascii():
+            found = text_facts(text)
+            hidden, mixed = hidden or found.hidden, mixed or found.mixed_script
+    return TextFacts(hidden, mixed)
+
+
+def is_ascii_tree(value: Any) -> bool:
+    """True when every string in JSON-like ``value`` is ASCII: one pass in C for the common case."""
+    try:
+        return _ENCODER.encode(value).isascii()
+    except (TypeError, ValueError):  # not JSON-like: say no, and let the caller walk it
+        return False
 
 
 def strings_in(value: Any) -> Iterable[str]:

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from server.text import hidden_codepoints, readable, readable_tree, text_facts, tree_facts
+from server.text import hidden_codepoints, is_ascii_tree, readable, readable_tree, text_facts, tree_facts
 
 # The four disguises of the attack run, each inside "compensation".
 DISGUISED = {
@@ -86,3 +86,11 @@ def test_tree_facts_look_into_keys_and_nested_values() -> None:
     assert tree_facts({"a": [{"b\u200b": 1}]}).hidden
     assert tree_facts({"a": ["p\u0430ypal"]}).mixed_script
     assert not tree_facts({"a": ["paypal", 1]}).any
+
+
+def test_the_ascii_fast_path_sees_non_ascii_anywhere_and_walks_what_json_cannot_encode() -> None:
+    assert is_ascii_tree({"a": ["b", 1, None, {"c": 2.5}]})
+    assert not is_ascii_tree({"a": ["b", {"c\u200b": 1}]})
+    assert not is_ascii_tree({"a": "\u200b"})
+    assert not is_ascii_tree({"a": {1, 2}})  # not JSON-like: the caller walks it
+    assert tree_facts({"a": ("x\u200b",)}).hidden
