@@ -6,8 +6,8 @@ ever substituted into templates, never compiled as one, and always escaped. On t
 - ``visible`` shows hidden Unicode (every default-ignorable code point and bidi control: zero-width
   characters, soft hyphens, variation selectors, tag characters...) as ``⟦U+202E⟧`` markers, so
   text cannot look different from what it is (Trojan Source, CVE-2021-42574);
-- ``link`` makes a URL clickable only when it is plain http(s) with no credentials and no hidden
-  characters, and always shows the full URL as the link text;
+- ``link`` makes a URL clickable only when it is plain http(s) with no credentials, no hidden
+  characters and no look-alike host (punycode, mixed scripts), and always shows the full URL as the link text;
 - ``pretty`` prints nested values as indented JSON, through ``visible``.
 """
 
@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 # HIDDEN: the characters that change how text displays without being seen, every Unicode
 # default-ignorable code point and bidi control (server/text derives the set from the properties).
 from server.text import HIDDEN as HIDDEN
-from server.text import codepoint
+from server.text import codepoint, lookalike_hosts
 from server.text import hidden_codepoints as hidden_codepoints
 from server.text import hidden_paths as hidden_paths
 
@@ -49,8 +49,8 @@ def visible(value: Any) -> Markup:
 
 
 def clickable(url: str) -> bool:
-    """Only plain http(s) URLs with a host, no user:password@ and no hidden characters get a link."""
-    if HIDDEN.search(url) or any(c.isspace() or ord(c) < 0x20 for c in url):
+    """Only plain http(s) URLs with a host, no user:password@, no hidden characters and no look-alike host."""
+    if HIDDEN.search(url) or lookalike_hosts(url) or any(c.isspace() or ord(c) < 0x20 for c in url):
         return False
     try:
         parts = urlsplit(url)
