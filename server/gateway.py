@@ -266,7 +266,9 @@ class Gateway:
         except ToolInputError as exc:
             raise InvalidDecision(f"the edited arguments are not valid: {exc.message}") from exc
         justification = Justification.model_validate(call.justification or {})
-        return self.classify(call.tool, parsed, agent=call.agent, justification=justification)
+        return self.classify(
+            call.tool, parsed, agent=call.agent, justification=justification, on_behalf_of=call.on_behalf_of
+        )
 
     def reject(self, call_id: str, person: Person, *, reason: str) -> ToolCall:
         call = decisions.reject(self.store, call_id, person, reason=reason)
