@@ -35,6 +35,7 @@ def build_facts(
     agent: str = "anonymous",
     server: str = "countersign",
     justification: Justification | None = None,
+    on_behalf_of: str | None = None,
 ) -> CallFacts:
     """Everything classify() needs, built once per call. ``spec`` is None for a tool we do not know."""
     return CallFacts(
@@ -46,4 +47,5 @@ def build_facts(
         exposure=exposure_of(spec, args),
         customer=subject_of(spec, args),
         category=spec.category if spec is not None else None,
+        on_behalf_of=on_behalf_of,
     )

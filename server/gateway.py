@@ -97,10 +97,19 @@ class Gateway:
         agent: str,
         justification: Justification | None = None,
         server: str = NewCall.server,
+        on_behalf_of: str | None = None,
     ) -> Verdict:
         """The verdict the next call would get, with the admins' overrides as of now (read every call)."""
         spec = self.registry.get(tool)
-        facts = build_facts(spec, tool, arguments, agent=agent, server=server, justification=justification)
+        facts = build_facts(
+            spec,
+            tool,
+            arguments,
+            agent=agent,
+            server=server,
+            justification=justification,
+            on_behalf_of=on_behalf_of,
+        )
         return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
 
     # --- the agent's side ------------------------------------------------------------------------
@@ -111,7 +120,12 @@ class Gateway:
         if spec is not None and not new.summary:
             new = replace(new, summary=spec.summarize(new.arguments))
         verdict = self.classify(
-            new.tool, new.arguments, agent=new.agent, justification=new.justification, server=new.server
+            new.tool,
+            new.arguments,
+            agent=new.agent,
+            justification=new.justification,
+            server=new.server,
+            on_behalf_of=new.on_behalf_of,
         )
         if verdict.action == Action.ALLOW:
             ran = self._run_allowed(new, verdict)
@@ -257,7 +271,9 @@ class Gateway:
         except ToolInputError as exc:
             raise InvalidDecision(f"the edited arguments are not valid: {exc.message}") from exc
         justification = Justification.model_validate(call.justification or {})
-        return self.classify(call.tool, parsed, agent=call.agent, justification=justification)
+        return self.classify(
+            call.tool, parsed, agent=call.agent, justification=justification, on_behalf_of=call.on_behalf_of
+        )
 
     def reject(self, call_id: str, person: Person, *, reason: str) -> ToolCall:
         call = decisions.reject(self.store, call_id, person, reason=reason)

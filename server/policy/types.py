@@ -85,6 +85,8 @@ class CallFacts(BaseModel):
     customer: str | None = None
     # The tool's declared category in tools/ (read, prepare, act), when known.
     category: str | None = None
+    # The person the agent says it acts for (MCP _meta "countersign/on_behalf_of"), when it says so.
+    on_behalf_of: str | None = None
 
 
 class ToolOverride(BaseModel):

@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_check_accepts_the_shipped_policy_with_a_summary() -> None:
     result = runner.invoke(app, ["policy", "check", str(REPO / "policies")])
     assert result.exit_code == 0, result.output
-    assert "OK: 1 file(s), 26 tools, 11 rules, version " in result.stdout
+    assert "OK: 1 file(s), 26 tools, 12 rules, version " in result.stdout
 
 
 def test_check_defaults_to_the_configured_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,9 +18,9 @@ from server.lifecycle.decisions import decisions_for
 from server.lifecycle.diff import argument_diff
 from server.lifecycle.states import CallStatus
 from server.store.models import Decision, ToolCall
+from server.text import LookalikeHost, hidden_paths, lookalike_hosts, strings_in
 from web.pages import queries
 from web.pages.override import override_grounds
-from web.render import hidden_paths
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ class Packet:
     similar: list[ToolCall]
     similar_decisions: dict[str, list[Decision]]
     hidden: list[tuple[str, list[str]]]
+    # E-mail and URL hosts that can pass for another (punycode, mixed scripts), where they appear.
+    lookalikes: list[tuple[str, LookalikeHost]]
     override: list[str]
     may_review: bool
     requested_by_viewer: bool
@@ -106,12 +108,34 @@ class Packet:
         return self.may_approve and bool(self.schema.get("properties"))
 
 
+def _agent_fields(call: ToolCall, arguments: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every field of a call whose text came from the agent, with the name the packet gives it."""
+    return [
+        ("agent", call.agent),
+        ("on_behalf_of", call.on_behalf_of or ""),
+        ("summary", call.summary),
+        ("arguments", arguments),
+        ("justification", call.justification or {}),
+    ]
+
+
 def hidden_in(call: ToolCall, arguments: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """Where hidden Unicode sits in what the agent supplied (summary, arguments, justification)."""
-    found = list(hidden_paths(call.summary, "summary"))
-    found += [(f"arguments.{path}", cps) for path, cps in hidden_paths(arguments)]
-    found += [(f"justification.{path}", cps) for path, cps in hidden_paths(call.justification or {})]
-    return found
+    """Where hidden Unicode sits in what the agent supplied (every field, on_behalf_of included)."""
+    return [
+        (f"{name}.{path}" if path != "(text)" else name, cps)
+        for name, value in _agent_fields(call, arguments)
+        for path, cps in hidden_paths(value)
+    ]
+
+
+def lookalikes_in(call: ToolCall, arguments: dict[str, Any]) -> list[tuple[str, LookalikeHost]]:
+    """Look-alike e-mail and URL hosts in what the agent supplied, each with the field it is in."""
+    return [
+        (name, host)
+        for name, value in _agent_fields(call, arguments)
+        for string in strings_in(value)
+        for host in lookalike_hosts(string)
+    ]
 
 
 def build_packet(
@@ -143,6 +167,7 @@ def build_packet(
         similar=similar,
         similar_decisions=queries.decisions_by_call(gateway.store, [c.id for c in similar]),
         hidden=hidden,
+        lookalikes=lookalikes_in(call, arguments),
         override=override_grounds(risk=call.risk, warnings=preview.warnings, hidden=[path for path, _ in hidden]),
         may_review=person.may_review(call.queue),
         requested_by_viewer=call.on_behalf_of is not None and call.on_behalf_of == person.name,
