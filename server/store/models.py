@@ -35,6 +35,8 @@ class ToolCall(SQLModel, table=True):
     server: str = Field(default="countersign", max_length=200)
     agent: str = Field(max_length=200)
     on_behalf_of: str | None = Field(default=None, max_length=200)
+    # The person an admin bound the agent's token to (`agent add --for`): never an approver of this call.
+    bound_person: str | None = Field(default=None, max_length=200)
     summary: str = Field(default="", max_length=500)
     # What the agent proposed, and what will run (equal unless a reviewer edited it).
     proposed_arguments: str = Field(sa_type=sa.Text)
@@ -141,6 +143,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     principal_kind: str = Field(max_length=10)  # agent | person
     principal: str = Field(max_length=200, index=True)
+    # For an agent token: the person it works for (`agent add --for`), who may never approve its calls.
+    person: str | None = Field(default=None, max_length=200)
     label: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Text as a person reads it: identities and strings compared the way they look."""
