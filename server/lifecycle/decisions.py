@@ -78,7 +78,7 @@ def compare_and_set(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"call {call.id} is no longer {expected}")
-    call.status = new.value
+    call.status = new
     call.updated_at = now
     for name, value in values.items():
         setattr(call, name, value)

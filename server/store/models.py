@@ -12,7 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from server.store.types import UTCDateTime, utcnow
+from server.lifecycle.states import CallStatus
+from server.policy.types import Action, Risk
+from server.store.types import EnumText, UTCDateTime, utcnow
 
 
 def _json() -> Any:
@@ -47,8 +49,9 @@ class ToolCall(SQLModel, table=True):
     evidence_count: int = 0
     # The verdict, kept whole, plus the fields queues filter and sort on.
     verdict: dict[str, Any] | None = _json()
-    action: str = Field(max_length=10)
-    risk: str = Field(max_length=10)
+    # Stored as VARCHAR; the enum is enforced on write and restored on read (server/store/types.py).
+    action: Action = Field(sa_type=EnumText(Action, 10))
+    risk: Risk = Field(sa_type=EnumText(Risk, 10))
     queue: str = Field(default="default", max_length=100, index=True)
     owner: str | None = Field(default=None, max_length=100)
     category: str | None = Field(default=None, max_length=100)
@@ -60,7 +63,7 @@ class ToolCall(SQLModel, table=True):
     customer_impact: str = Field(default="none", max_length=10)
     priority: float = 0.0
     policy_version: str = Field(default="", max_length=64)
-    status: str = Field(max_length=20, index=True)
+    status: CallStatus = Field(sa_type=EnumText(CallStatus, 20), index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sla_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -91,7 +91,10 @@ def seed(gateway: Gateway, clock: Clock) -> Ledger:
                 arguments={"to": f"c{i}@example.com", "body": "Hello, kindly"},
                 override_reason="checked the warnings",
             )
-            _settle(ledger, held, clock, outcome, ("sam", "approve", True, None))
+            ledger.decisions.append(("sam", "approve", True, None))
+            # An edited call needs someone besides its editor.
+            gateway.approve(held.call_id, RITA, override_reason="checked the warnings")
+            _settle(ledger, held, clock, outcome, ("rita", "approve", False, None))
         elif outcome == "rejected":
             reason = next(reasons)
             gateway.reject(held.call_id, SAM, reason=reason)
