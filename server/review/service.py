@@ -211,13 +211,15 @@ class ReviewService:
         call = self.visible_call(person, call_id)
         if approval.args_hash != call.args_hash:
             raise Conflict("the call's arguments changed since you opened it (someone edited it); review it again")
-        edited = self.parse_arguments(call, approval.arguments) if approval.arguments is not None else None
-        proposal = self.proposal(call, edited)
-        if proposal.verdict is not None and proposal.verdict.action == Action.BLOCK:
-            raise InvalidDecision(f"the edited call would be blocked: {proposal.verdict.reason}")
         override_reason = (approval.override_reason or "").strip() or None
-        if proposal.grounds and override_reason is None:
-            raise InvalidDecision(override_needed_message(proposal.grounds))
+        edited = None
+        if call.status == CallStatus.HELD:  # a decided call gets its 409 from the lifecycle below
+            edited = self.parse_arguments(call, approval.arguments) if approval.arguments is not None else None
+            proposal = self.proposal(call, edited)
+            if proposal.verdict is not None and proposal.verdict.action == Action.BLOCK:
+                raise InvalidDecision(f"the edited call would be blocked: {proposal.verdict.reason}")
+            if proposal.grounds and override_reason is None:
+                raise InvalidDecision(override_needed_message(proposal.grounds))
         outcome = decisions.approve(
             self.store,
             call_id,

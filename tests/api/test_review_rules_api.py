@@ -29,6 +29,19 @@ def _events(runtime: Runtime, call_id: str) -> list[AuditEvent]:
         return list(session.exec(query).all())
 
 
+def _bank_change(runtime: Runtime) -> ToolCall:
+    """A held, critical call: new bank details for a vendor."""
+    arguments = {
+        "vendor_id": ids.PAYABLE_VENDOR_ID,
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+        "account_holder": "Bürobedarf Nord GmbH",
+    }
+    call = runtime.gateway.submit(NewCall(tool="change_vendor_bank_details", arguments=arguments, agent="agent-a")).call
+    assert call.status == "held" and call.risk == "critical"
+    return call
+
+
 def _payment(runtime: Runtime, amount: float) -> ToolCall:
     arguments = {
         "vendor_id": ids.FRAUD_VENDOR_ID,
@@ -80,19 +93,7 @@ async def test_approving_a_call_with_hidden_characters_needs_an_override_reason(
 async def test_approving_a_critical_call_needs_an_override_reason(
     app: FastAPI, runtime: Runtime, tokens: Tokens
 ) -> None:
-    call = runtime.gateway.submit(
-        NewCall(
-            tool="change_vendor_bank_details",
-            arguments={
-                "vendor_id": ids.PAYABLE_VENDOR_ID,
-                "iban": "DE89370400440532013000",
-                "bic": "COBADEFFXXX",
-                "account_holder": "Bürobedarf Nord GmbH",
-            },
-            agent="agent-a",
-        )
-    ).call
-    assert call.status == "held" and call.risk == "critical"
+    call = _bank_change(runtime)
     async with api(app, tokens.ada) as http:
         refused = await http.post(f"/api/calls/{call.id}/approve", json={"args_hash": call.args_hash})
 
@@ -241,3 +242,13 @@ async def test_decision_events_record_the_api_channel_and_client_address(
         assert event.data["via"]["channel"] == "api"
         assert event.data["via"]["address"]
     assert len(decided) == len(refused) == 1
+
+
+async def test_a_second_approval_of_a_decided_critical_call_is_409_not_a_demand_for_a_reason(
+    app: FastAPI, runtime: Runtime, tokens: Tokens
+) -> None:
+    call = _bank_change(runtime)
+    async with api(app, tokens.ada) as http:
+        await http.post(f"/api/calls/{call.id}/reject", json={"reason": "no call-back yet"})
+        again = await http.post(f"/api/calls/{call.id}/approve", json={"args_hash": call.args_hash})
+    assert again.status_code == 409
