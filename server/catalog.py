@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from server.policy.types import CallFacts, Exposure, Justification
-from tools.contract import ToolSpec
+from tools.contract import ToolInputError, ToolRegistry, ToolSpec
+
+# Re-exported for surfaces that show a tool's metadata (web/ reaches tools only through server/).
+__all__ = ["ArgumentsRefused", "ToolSpec", "build_facts", "exposure_of", "parse_arguments", "subject_of"]
 
 
 def exposure_of(spec: ToolSpec | None, args: dict[str, Any]) -> Exposure | None:
@@ -49,3 +52,24 @@ def build_facts(
         category=spec.category if spec is not None else None,
         on_behalf_of=on_behalf_of,
     )
+
+
+class ArgumentsRefused(ValueError):
+    """The tool would refuse these arguments; ``message`` names the field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_arguments(registry: ToolRegistry, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments in the tool's canonical form, as the gateway would take them (unchanged for an
+    unknown tool: the policy blocks it). Raises ArgumentsRefused. Lets surfaces outside ``server/``
+    validate arguments without reaching into ``tools/``."""
+    spec = registry.get(tool)
+    if spec is None:
+        return arguments
+    try:
+        return spec.parse(arguments)
+    except ToolInputError as exc:
+        raise ArgumentsRefused(exc.message) from exc

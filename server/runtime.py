@@ -68,6 +68,7 @@ def build_runtime(
         registry=registry,
         runner=runner or registry_runner(registry, office),
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
+        office=office,
     )
     return Runtime(settings, store, policies, registry, office, gateway, People(store))
 

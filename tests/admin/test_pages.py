@@ -153,7 +153,7 @@ def test_audit_page_filters_and_joins_each_event_with_its_call(ledger: Ledger, a
     edited = next(h for h in ledger.held if h.outcome == "edited")
     page = admin.get(f"/admin/audit?call={edited.call_id}")
     rows = page.text.split('class="audit-row"')[1:]
-    assert len(rows) == 4
+    assert len(rows) == 5  # held, sam edits (approval recorded), rita approves, started, executed
     assert "Hello, kindly" in page.text and "Approved by sam (edited)" in page.text
     rejected = admin.get("/admin/audit?type=rejected&actor=rita")
     assert rejected.text.count('class="audit-row"') == 1 and "Too much" in rejected.text

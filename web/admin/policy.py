@@ -16,12 +16,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from server.catalog import ArgumentsRefused, parse_arguments
 from server.gateway import Gateway
 from server.policy import Policy, PolicyError
 from server.policy.types import Action, Evidence, Justification, Verdict
 from server.replay import ReplayReport, replay, stored_overrides, what_if
 from server.replay_candidates import MAX_FILE_BYTES, MAX_FILES, CandidateError, load_candidate, load_uploaded
-from tools.contract import ToolInputError
 from web.admin.deps import AdminActor, AdminViewer, Pages, render_admin, up_to_date
 from web.admin.tools import ACTIONS
 
@@ -144,13 +144,11 @@ def _classify(gateway: Gateway, form: DryRun) -> str:
         )
     except (ValueError, ValidationError) as exc:
         return f"The justification is not valid: {exc}"
-    spec = gateway.registry.get(form.tool)
-    if spec is not None:
-        try:
-            args = spec.parse(args)
-        except ToolInputError as exc:
-            # The gateway refuses such a call before the policy sees it; say so rather than guess.
-            return f"The tool would refuse these arguments (the call is recorded as blocked): {exc.message}"
+    try:
+        args = parse_arguments(gateway.registry, form.tool, args)
+    except ArgumentsRefused as exc:
+        # The gateway refuses such a call before the policy sees it; say so rather than guess.
+        return f"The tool would refuse these arguments (the call is recorded as blocked): {exc.message}"
     form.verdict = gateway.classify(form.tool, args, agent=form.agent, justification=justification)
     return ""
 
