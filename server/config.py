@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./countersign.db"
     policies: Path = Field(default=Path("policies"), description="Directory of policy YAML files.")
+    # Where candidate policies for replay live (each a directory); nothing outside it is read.
+    # Default: policy-candidates/ next to the live policy directory.
+    policy_replay_root: Path | None = None
     secret_key: str = DEVELOPMENT_SECRET
     base_url: str = "http://127.0.0.1:8765"
     # Extra host names the HTTP surface answers to (besides the base URL's host), for DNS-rebinding protection.
@@ -40,6 +43,10 @@ class Settings(BaseSettings):
     tools: str = ""
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+
+    @property
+    def replay_root(self) -> Path:
+        return self.policy_replay_root or self.policies.parent / "policy-candidates"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -93,6 +93,7 @@ def build_runtime(
         runner=runner,
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
         external=external,
+        office=office,
     )
     return Runtime(settings, store, policies, registry, office, gateway, People(store), hub)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from server.cli import audit, people, policy, serve, tool, upstream
+from server.cli.errors import run
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Countersign: a person countersigns risky agent actions."
@@ -23,4 +24,5 @@ serve.register(app)
 
 
 def main() -> None:
-    app()
+    # Every command: an operator's mistake (settings, database, policy) is one line on stderr, exit 1.
+    run(app)

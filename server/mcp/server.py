@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -186,7 +186,9 @@ class GuardedTools:
         spec = self.gateway.registry.get(name)
         external = self.gateway.external if spec is None else None
         if spec is None and (external is None or not external.owns(name)):
-            return outcomes.gateway_error(f"Unknown tool {name!r}; call tools/list to see the tools you can use.")
+            error = f"Unknown tool {name!r}; call tools/list to see the tools you can use."
+            await self._record(self.gateway.record_unknown, identity, name, arguments, error)
+            return outcomes.gateway_error(error)
         try:
             parsed = (
                 _parse(spec, arguments, self.validators) if spec is not None else self._parse_upstream(name, arguments)
@@ -216,16 +218,27 @@ class GuardedTools:
         return await self._result(call)
 
     async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:
+        return await self._record(self.gateway.record_invalid, identity, name, arguments, error)
+
+    async def _record(
+        self,
+        record: Callable[[NewCall, str], ToolCall],
+        identity: AgentIdentity,
+        name: str,
+        arguments: object,
+        error: str,
+    ) -> str | None:
+        """Record a refused call (never run); the refusal stands even when it cannot be recorded."""
         new = NewCall(
-            tool=name,
+            tool=name[:200],
             arguments=split_justification(arguments),
             agent=identity.agent,
             on_behalf_of=identity.on_behalf_of,
         )
         try:
-            row = await anyio.to_thread.run_sync(self.gateway.record_invalid, new, error)
+            row = await anyio.to_thread.run_sync(record, new, error)
         except (ValueError, StoreUnavailable):  # unrecordable arguments (NaN...) or no database: still refuse
-            logger.warning("could not record invalid arguments for %s", name, exc_info=True)
+            logger.warning("could not record the refused call of %s", name, exc_info=True)
             return None
         return row.id
 

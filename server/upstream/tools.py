@@ -76,7 +76,15 @@ class UpstreamTools:
             )
         return None
 
-    def facts(self, tool: str, args: dict[str, Any], *, agent: str, justification: Justification | None) -> CallFacts:
+    def facts(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        agent: str,
+        justification: Justification | None,
+        on_behalf_of: str | None = None,
+    ) -> CallFacts:
         entry = self._entry(tool)
         return CallFacts(
             tool=tool,
@@ -87,6 +95,7 @@ class UpstreamTools:
             exposure=declared_exposure(entry, args),
             customer=declared_subject(entry, args),
             category=entry.kind if entry is not None else None,
+            on_behalf_of=on_behalf_of,
         )
 
     def server_of(self, tool: str) -> str:

@@ -62,15 +62,21 @@ async def test_an_agent_over_http_gets_allowed_held_and_decided_results_under_it
 
                     group.start_soon(wait_inline)
                     call_id = await held.next()
+                    seen = runtime.gateway.get_call(call_id)
+                    assert seen is not None
                     approved = await api.post(
-                        f"/api/calls/{call_id}/approve", json={}, headers={"Authorization": f"Bearer {person}"}
+                        f"/api/calls/{call_id}/approve",
+                        json={"args_hash": seen.args_hash, "override_reason": "checked the preview's warning"},
+                        headers={"Authorization": f"Bearer {person}"},
                     )
                     assert approved.status_code == 200, approved.text
 
                 # Held past the inline wait, approved, then fetched with await_decision.
                 pending = await agent.call_tool("issue_refund", refund(100.0), meta=NO_WAIT)
                 later_id = (pending.structured_content or {})["call_id"]
-                await anyio.to_thread.run_sync(lambda: runtime.gateway.approve(later_id, FINANCE))
+                await anyio.to_thread.run_sync(
+                    lambda: runtime.gateway.approve(later_id, FINANCE, override_reason="checked the warnings")
+                )
                 final = await agent.call_tool(AWAIT_DECISION, {"call_id": later_id})
 
         assert allowed.is_error is False

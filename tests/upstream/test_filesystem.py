@@ -9,12 +9,14 @@ import anyio
 import pytest
 from mcp import Client
 
+from server.lifecycle.actors import Person
 from server.lifecycle.errors import InvalidDecision
 from server.runtime import Runtime
 from tests.mcp.support import ADMIN, HeldCalls, mcp_server
 from tests.upstream.support import FS_POLICY, filesystem, ready_when_it_reads, upstream_runtime
 
 NO_WAIT = {"countersign/inline_wait": 0}
+SECOND = Person("ben", "admin")  # an edited call needs someone other than its editor
 
 
 @pytest.fixture
@@ -68,9 +70,11 @@ async def test_a_write_is_held_and_the_file_appears_only_after_approval_with_exa
         assert not target.exists()
 
         edited = {"path": str(target), "content": "approved wording"}
-        outcome = await anyio.to_thread.run_sync(
+        edit = await anyio.to_thread.run_sync(
             lambda: runtime.gateway.approve(call_id, ADMIN, arguments=edited, reason="checked")
         )
+        assert edit.call.status == "held" and not target.exists()  # the editor alone never completes it
+        outcome = await anyio.to_thread.run_sync(lambda: runtime.gateway.approve(call_id, SECOND, reason="agreed"))
         assert outcome.call.status == "succeeded"
         assert target.read_text() == "approved wording"
 

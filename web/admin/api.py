@@ -12,10 +12,10 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.audit_query import describe_chain
+from server.catalog import ArgumentsRefused, parse_arguments
 from server.insights import Period, find_candidates
 from server.policy.types import Action, Justification, Risk
 from server.store import audit
-from tools.contract import ToolInputError
 from web.admin.deps import AdminPerson, up_to_date
 from web.admin.insights import THRESHOLDS, load_insights
 from web.admin.tools import known_tool, tool_rows
@@ -96,13 +96,10 @@ def set_kill_switch(body: KillSwitchBody, person: AdminPerson, runtime: RuntimeD
 @router.post("/dry-run")
 def dry_run(body: DryRunBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
     gateway = runtime.gateway
-    arguments = body.arguments
-    spec = gateway.registry.get(body.tool)
-    if spec is not None:
-        try:
-            arguments = spec.parse(arguments)
-        except ToolInputError as exc:
-            raise HTTPException(422, f"the tool would refuse these arguments: {exc.message}") from exc
+    try:
+        arguments = parse_arguments(gateway.registry, body.tool, body.arguments)
+    except ArgumentsRefused as exc:
+        raise HTTPException(422, f"the tool would refuse these arguments: {exc.message}") from exc
     verdict = gateway.classify(body.tool, arguments, agent=body.agent, justification=body.justification)
     return verdict.model_dump(mode="json")
 
@@ -134,6 +131,7 @@ def insights(person: AdminPerson, runtime: RuntimeDep, days: int = Query(default
         "roi": {
             "automatic_calls": roi.automatic_calls,
             "blocked_calls": roi.blocked_calls,
+            "invalid_calls": roi.invalid_calls,
             "hours_saved": roi.hours_saved,
             "decisions": roi.decisions,
             "minutes_per_review": roi.settings.minutes_per_review,
