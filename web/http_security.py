@@ -11,10 +11,13 @@ untouched. The Host and Origin lists are the ones the MCP transport is configure
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
 from collections.abc import Iterable
 
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -146,3 +149,11 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     """The last resort: log the traceback, answer an opaque JSON 500."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error(500, "internal server error")
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, written as ASCII JSON: the errors echo the input, which may hold a lone surrogate
+    (``"\\ud800"`` is valid JSON but not encodable as UTF-8) and would otherwise turn a 422 into a 500."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True, default=str)
+    return Response(body, status_code=422, media_type="application/json")

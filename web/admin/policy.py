@@ -166,6 +166,10 @@ def _run_replay(gateway: Gateway, form: ReplayForm) -> None:
         form.error = f"The candidate policy in {form.policies} does not load."
         form.problems = [str(p) for p in exc.problems]
         return
+    except (OSError, ValueError) as exc:
+        # A path the file system refuses (too long, a NUL byte, unreadable) is the admin's typo, not our fault.
+        form.error = f"The candidate policy directory cannot be read: {type(exc).__name__}."
+        return
     if base is None:
         form.error = "No policy is loaded; fix the policy files first."
         return
