@@ -68,5 +68,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         hosts=allowed_hosts(settings),
         origins=allowed_origins(settings),
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
     return app

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from web import csrf
 from web.auth import SESSION_COOKIE
+from web.client_address import client_address
 from web.pages.deps import Actor, Pages, render
 
 router = APIRouter()
@@ -87,7 +88,9 @@ async def signin(
 
 
 def _check_password(pages: Pages, request: Request, name: str, password: str, next_path: str) -> Response:
-    address = request.client.host if request.client else "unknown"
+    address = client_address(
+        request.client.host if request.client else None, request.headers.get("x-forwarded-for"), pages.proxies
+    )
     wait = pages.throttle.retry_after(name, address)
     if wait is not None:
         minutes = max(1, round(wait.total_seconds() / 60))
