@@ -115,3 +115,16 @@ async def test_hostile_strings_on_every_api_route_get_a_4xx_with_a_message_never
                     assert response.json()["detail"], (method, url)
     assert tried > 50
     assert failures == [], "\n".join(map(str, failures))
+
+
+async def test_the_docs_page_lists_every_api_route_without_loading_anything_from_elsewhere(
+    app: FastAPI, runtime: Runtime
+) -> None:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL) as client:
+        page = await client.get("/docs")
+        schema = (await client.get("/openapi.json")).json()
+    assert page.status_code == 200
+    for path in schema["paths"]:
+        assert f"<code>{path}</code>" in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    assert "nonce-" in page.headers["content-security-policy"]
