@@ -42,6 +42,15 @@ from server.store.db import Store
 from server.store.models import LoginAttempt, User, WebSession
 
 SESSION_COOKIE = "countersign_session"
+# Over https the cookie is named with the __Host- prefix: browsers then accept it only if it is Secure,
+# has Path=/ and no Domain, so a sibling subdomain cannot plant (toss) a session cookie for us.
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(secure: bool) -> str:
+    return HOST_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
 # Writing last_seen_at on every request would make every page view a write; a minute is precise enough.
 TOUCH_EVERY = timedelta(seconds=60)
 

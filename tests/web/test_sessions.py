@@ -68,9 +68,16 @@ def test_over_https_the_cookie_is_secure(database_url: str, clock: Clock) -> Non
             )
             assert response.status_code == 303
             cookies = response.headers.get_list("set-cookie")
-            session = [c for c in cookies if c.startswith(f"{SESSION_COOKIE}=")]
-            assert session
+            session = [c for c in cookies if c.startswith(f"__Host-{SESSION_COOKIE}=")]
+            assert session  # the prefix: browsers refuse it unless Secure, Path=/ and no Domain
             assert all(any(part.strip().lower() == "secure" for part in c.split(";")[1:]) for c in session)
+            assert all("domain=" not in c.lower() and "path=/" in c.lower() for c in session)
+            # The signed-in session works under that name, and a cookie without the prefix is ignored.
+            assert client.get("/queue", follow_redirects=False).status_code == 200
+            token = client.cookies.get(f"__Host-{SESSION_COOKIE}")
+            client.cookies.clear()
+            client.cookies.set(SESSION_COOKIE, token or "")
+            assert client.get("/queue", follow_redirects=False).status_code == 303
     finally:
         runtime.close()
 

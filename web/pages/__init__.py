@@ -63,7 +63,12 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(NotAllowed, _not_allowed)
     # The JSON API accepts the session cookie too (with the same CSRF checks); bearer tokens still win.
-    app.add_middleware(SessionApiAuth, sessions=context.sessions, trusted_origins=context.trusted_origins)
+    app.add_middleware(
+        SessionApiAuth,
+        sessions=context.sessions,
+        trusted_origins=context.trusted_origins,
+        cookie_name=context.session_cookie,
+    )
 
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:

@@ -11,7 +11,7 @@ from starlette.templating import Jinja2Templates
 from server.config import Settings
 from server.gateway import Gateway
 from server.people import People
-from web.auth import Sessions, Throttle
+from web.auth import Sessions, Throttle, session_cookie_name
 from web.client_address import Network, networks
 from web.csrf import origin_of
 from web.pages.live import LiveFeed
@@ -41,3 +41,7 @@ class PagesContext:
 
     def secure_cookies(self, scheme: str) -> bool:
         return scheme == "https" or self.settings.base_url.startswith("https://")
+
+    def session_cookie(self, scheme: str) -> str:
+        """The session cookie's name: ``__Host-`` prefixed over https."""
+        return session_cookie_name(self.secure_cookies(scheme))
