@@ -53,7 +53,7 @@ SECURITY_HEADERS = {
 
 
 class CspNonce:
-    """A per-response CSP nonce, made on first use: templates write it into ``nonce`` attributes (read from ``request.scope["state"]``).
+    """A per-response CSP nonce, made on first use; templates put it in ``nonce`` attributes (scope state).
 
     Lazy, so JSON and MCP answers (the hot path) pay nothing and keep the fixed policy.
     """
