@@ -5,10 +5,11 @@ No module-level instance: the CLI builds one, tests build their own.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that must never protect a real deployment.
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     inline_wait_seconds: float = Field(default=40.0, ge=0, le=55)
     progress_interval_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # How long a request's body may take to arrive; a slower one gets 408 and its connection is closed.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     expiry_sweep_seconds: float = Field(default=5.0, gt=0)
     # Where allowed calls' records are written: a writer process (keeps the work off the request threads)
     # or a thread of the server process. An in-memory SQLite database always uses the thread.
@@ -47,6 +52,16 @@ class Settings(BaseSettings):
     @property
     def replay_root(self) -> Path:
         return self.policy_replay_root or self.policies.parent / "policy-candidates"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"COUNTERSIGN_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR range") from exc
+        return proxies
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -212,6 +212,17 @@ class People:
             return None
         return Principal("person", user.name, person_from_user(user))
 
+    def token_is_live(self, token: str) -> bool:
+        """Whether ``token`` is known and not revoked: one raw indexed read, cheap enough for every request.
+
+        Callers that remember who a token speaks for ask this on each request, so a revocation takes
+        effect at the next request on every instance.
+        """
+        rows = self.store.fetch_raw(
+            "SELECT 1 FROM api_token WHERE token_hash = ? AND revoked = ?", (token_hash(token), False)
+        )
+        return bool(rows)
+
     def _touch(self, row: ApiToken) -> None:
         now = self.store.now()
         if row.last_used_at is not None and now - row.last_used_at < _LAST_USED_EVERY:

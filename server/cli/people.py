@@ -78,7 +78,7 @@ def agent_add(
 
 @agent_app.command("revoke")
 def agent_revoke(name: Annotated[str, typer.Argument(help="The agent whose tokens stop working.")]) -> None:
-    """Revoke every token of an agent (running servers notice within seconds)."""
+    """Revoke every token of an agent (running servers refuse it from its next request)."""
     count = _people().revoke_tokens(name, kind="agent")
     typer.echo(f"revoked {count} token(s) of agent {name}")
 

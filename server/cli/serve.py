@@ -133,6 +133,8 @@ def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> Non
             host=host,
             port=port,
             server_header=False,
+            # X-Forwarded-For is read by the app, from COUNTERSIGN_TRUSTED_PROXIES only (web/client_address.py).
+            proxy_headers=False,
             log_config=None,
             # Held calls wait inline for up to a minute; do not hold a shutdown for them (they are stored).
             timeout_graceful_shutdown=3,

@@ -129,6 +129,13 @@ def test_replay_of_a_broken_candidate_says_it_does_not_load(admin: Visitor, runt
     assert page.status_code == 422 and "does not load" in page.text
 
 
+@pytest.mark.parametrize("path", ["/tmp/" + "p" * 900, "/tmp/policies%00.yaml", "policies%1D"])
+def test_replay_of_a_path_the_file_system_refuses_answers_422_with_a_message(admin: Visitor, path: str) -> None:
+    page = admin.get(f"/admin/policy/replay?policies={path}&days=30")
+    assert page.status_code == 422
+    assert "cannot be read" in page.text or "does not load" in page.text
+
+
 def test_insights_page_shows_the_periods_numbers(ledger: Ledger, admin: Visitor) -> None:
     page = admin.get("/admin/insights?days=30")
     totals = page.text.split('id="totals"')[1].split('id="breakdowns"')[0]

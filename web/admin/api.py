@@ -6,10 +6,10 @@ chain verification, for scripts and integrations holding a person's bearer token
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from server.audit_query import describe_chain
 from server.catalog import ArgumentsRefused, parse_arguments
@@ -24,19 +24,33 @@ from web.api import RuntimeDep
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
+def _visible(reason: str) -> str:
+    """The reason without surrounding blanks; refused when nothing a person can read is left.
+
+    Python's ``strip`` removes more than the schema's ``\\S`` pattern sees as blank (U+001D, for one).
+    """
+    text = reason.strip()
+    if not text or not any(ch.isprintable() and not ch.isspace() for ch in text):
+        raise ValueError("the reason must contain visible text")
+    return text
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_visible)]
+
+
 class LevelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     risk: Risk
     action: Action
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: Reason
 
 
 class KillSwitchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     on: bool
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: Reason
 
 
 class DryRunBody(BaseModel):
@@ -83,13 +97,13 @@ def set_level(name: str, body: LevelBody, person: AdminPerson, runtime: RuntimeD
     gateway = runtime.gateway
     if not known_tool(gateway, name):
         raise HTTPException(404, f"no tool {name!r}")
-    gateway.overrides.set(name, risk=body.risk, action=body.action, reason=body.reason.strip(), actor=person.name)
+    gateway.overrides.set(name, risk=body.risk, action=body.action, reason=body.reason, actor=person.name)
     return {"tool": name, "risk": body.risk.value, "action": body.action.value}
 
 
 @router.put("/kill-switch")
 def set_kill_switch(body: KillSwitchBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
-    runtime.gateway.overrides.set_kill_switch(body.on, reason=body.reason.strip(), actor=person.name)
+    runtime.gateway.overrides.set_kill_switch(body.on, reason=body.reason, actor=person.name)
     return runtime.gateway.overrides.kill_switch()
 
 
