@@ -5,6 +5,7 @@ No module-level instance: the CLI builds one, tests build their own.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal, Self
 
@@ -24,6 +25,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./countersign.db"
     policies: Path = Field(default=Path("policies"), description="Directory of policy YAML files.")
+    # Where candidate policies for replay live (each a directory); nothing outside it is read.
+    # Default: policy-candidates/ next to the live policy directory.
+    policy_replay_root: Path | None = None
     secret_key: str = DEVELOPMENT_SECRET
     base_url: str = "http://127.0.0.1:8765"
     # Extra host names the HTTP surface answers to (besides the base URL's host), for DNS-rebinding protection.
@@ -31,11 +35,17 @@ class Settings(BaseSettings):
     inline_wait_seconds: float = Field(default=40.0, ge=0, le=55)
     progress_interval_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # How long a request's body may take to arrive; a slower one gets 408 and its connection is closed.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     expiry_sweep_seconds: float = Field(default=5.0, gt=0)
     # Where allowed calls' records are written: a writer process (keeps the work off the request threads)
     # or a thread of the server process. An in-memory SQLite database always uses the thread.
     journal_writer: Literal["process", "thread"] = "process"
     admin_password: str | None = None
+    # Third-party tool registries, "module:attribute,..." (besides the `countersign.tools` entry points).
+    tools: str = ""
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     # Notifications (server/notify/). Secrets are kept out of reprs and logs.
@@ -58,6 +68,20 @@ class Settings(BaseSettings):
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("COUNTERSIGN_SMTP_URL must look like smtp://user:pass@host:587?starttls=true")
         return value or None
+
+    @property
+    def replay_root(self) -> Path:
+        return self.policy_replay_root or self.policies.parent / "policy-candidates"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"COUNTERSIGN_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR range") from exc
+        return proxies
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -103,6 +103,16 @@ class Overrides:
             )
         return True
 
+    def stops(self, tool: str) -> str | None:
+        """Why ``tool`` may not run now: the kill switch is on and it is an act tool; None otherwise."""
+        spec = self.registry.get(tool)
+        if spec is None or spec.category != "act":
+            return None
+        switch = self.kill_switch()
+        if not switch.get("on"):
+            return None
+        return f"the kill switch is on ({switch.get('reason', '')}); act tools do not run until an admin turns it off"
+
     def kill_switch(self) -> dict[str, Any]:
         with self.store.read() as session:
             row = session.get(Setting, KILL_SWITCH)

@@ -27,6 +27,7 @@ from server.lifecycle.actors import Person, Role
 from server.store import audit
 from server.store.db import Store
 from server.store.models import ApiToken, User
+from server.text.identity import identity_key
 
 AGENT_TOKEN_PREFIX = "csa_"  # noqa: S105 - a prefix, not a secret
 PERSON_TOKEN_PREFIX = "csp_"  # noqa: S105 - a prefix, not a secret
@@ -146,6 +147,13 @@ class People:
             user = session.exec(select(User).where(User.email == email.strip().lower())).first()
         return person_from_user(user) if user is not None and not user.disabled else None
 
+    def is_known(self, name: str) -> bool:
+        """Whether ``name`` is a person here, spelled as a person reads it (identity key)."""
+        key = identity_key(name)
+        with self.store.read() as session:
+            names = session.exec(select(User.name)).all()
+        return any(identity_key(known) == key for known in names)
+
     def verify_password(self, name: str, password: str) -> Person | None:
         """The person if ``password`` is theirs and they are enabled; None otherwise (same cost either way)."""
         user = self.get_user(name)
@@ -169,10 +177,18 @@ class People:
 
     # --- tokens --------------------------------------------------------------------------------
 
-    def create_agent_token(self, agent: str, *, label: str = "", actor: str = "cli") -> str:
-        """A new bearer token for ``agent``; returned once, stored only as its hash."""
+    def create_agent_token(
+        self, agent: str, *, label: str = "", actor: str = "cli", for_person: str | None = None
+    ) -> str:
+        """A new bearer token for ``agent``; returned once, stored only as its hash.
+
+        ``for_person`` binds the agent to the person it works for: every call it makes records them,
+        and they can never approve it. Raises PeopleError when there is no such person.
+        """
         check_name(agent, "agent name")
-        return self._create_token("agent", agent, AGENT_TOKEN_PREFIX, label, actor)
+        if for_person is not None and self.get_user(for_person) is None:
+            raise PeopleError(f"no user named {for_person!r}; add one with `countersign user add`")
+        return self._create_token("agent", agent, AGENT_TOKEN_PREFIX, label, actor, person=for_person)
 
     def create_person_token(self, user: str, *, label: str = "", actor: str = "cli") -> str:
         """A new API token acting as ``user``. Raises PeopleError when there is no such user."""
@@ -180,7 +196,9 @@ class People:
             raise PeopleError(f"no user named {user!r}; add one with `countersign user add`")
         return self._create_token("person", user, PERSON_TOKEN_PREFIX, label, actor)
 
-    def _create_token(self, kind: PrincipalKind, principal: str, prefix: str, label: str, actor: str) -> str:
+    def _create_token(
+        self, kind: PrincipalKind, principal: str, prefix: str, label: str, actor: str, *, person: str | None = None
+    ) -> str:
         token = prefix + secrets.token_urlsafe(32)
         with self.store.write() as session:
             session.add(
@@ -188,12 +206,16 @@ class People:
                     token_hash=token_hash(token),
                     principal_kind=kind,
                     principal=principal,
+                    person=person,
                     label=label[:200],
                     created_at=self.store.now(),
                 )
             )
             # The audit trail names whose token was made, never the token or its hash.
-            self._audit(session, "token_created", actor, {"kind": kind, "principal": principal, "label": label})
+            data: dict[str, object] = {"kind": kind, "principal": principal, "label": label}
+            if person is not None:
+                data["for"] = person
+            self._audit(session, "token_created", actor, data)
         return token
 
     def authenticate_token(self, token: str) -> Principal | None:
@@ -217,6 +239,17 @@ class People:
         if user is None or user.disabled:
             return None
         return Principal("person", user.name, person_from_user(user))
+
+    def token_is_live(self, token: str) -> bool:
+        """Whether ``token`` is known and not revoked: one raw indexed read, cheap enough for every request.
+
+        Callers that remember who a token speaks for ask this on each request, so a revocation takes
+        effect at the next request on every instance.
+        """
+        rows = self.store.fetch_raw(
+            "SELECT 1 FROM api_token WHERE token_hash = ? AND revoked = ?", (token_hash(token), False)
+        )
+        return bool(rows)
 
     def _touch(self, row: ApiToken) -> None:
         now = self.store.now()

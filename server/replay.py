@@ -207,7 +207,13 @@ def _reclassify(
         justification = Justification()
     arguments = json.loads(call.proposed_arguments)
     facts = build_facts(
-        registry.get(call.tool), call.tool, arguments, agent=call.agent, server=call.server, justification=justification
+        registry.get(call.tool),
+        call.tool,
+        arguments,
+        agent=call.agent,
+        server=call.server,
+        justification=justification,
+        on_behalf_of=call.on_behalf_of,
     )
     return classify(policy, facts, overrides.get(call.tool))
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -27,9 +27,14 @@ from server.notify.setup import notifier_from
 from server.notify.sla import sweep_sla
 from server.notify.worker import Notifier
 from server.people import People
+from server.plugins import plugin_registries
 from server.policy import PolicyHolder
-from server.runner import registry_runner
+from server.runner import registry_runner, with_external
 from server.store.db import Store
+from server.upstream.config import UpstreamsConfig
+
+if TYPE_CHECKING:
+    from server.upstream.hub import UpstreamHub
 from tools.contract import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -45,8 +50,12 @@ class Runtime:
     gateway: Gateway
     people: People
     notifier: Notifier
+    # The upstream MCP servers' sessions (None without upstreams in the configuration).
+    hub: UpstreamHub | None = None
 
     def close(self) -> None:
+        if self.hub is not None:
+            self.hub.close()
         self.gateway.close()  # flush the allowed-call journal before the engine goes away
         self.store.close()
 
@@ -58,23 +67,40 @@ def build_runtime(
     office: Any = None,
     runner: ToolRunner | None = None,
     store: Store | None = None,
+    upstreams: UpstreamsConfig | None = None,
 ) -> Runtime:
     """Open the store (migrating it), load the policy, and wire the gateway. Tests inject any part."""
     store = store or Store.open(settings.database_url)
     if registry is None:
         registry = _default_registry()
+        for extra in plugin_registries(settings.tools):  # your own tools, registered without forking
+            registry.extend(extra)
     if office is None:
         office = _back_office(store)
     policies = PolicyHolder(settings.policies)
+    runner = runner or registry_runner(registry, office)
+    hub = external = None
+    if upstreams is not None and upstreams.upstreams:
+        # Imported here: the MCP client is heavy, and a gateway without upstreams does not need it.
+        from server.upstream.hub import UpstreamHub
+        from server.upstream.pins import Pins
+        from server.upstream.tools import UpstreamTools
+
+        pins = Pins(store)
+        hub = UpstreamHub(upstreams, pins).start()  # connects in the background; calls fail clearly until up
+        external = UpstreamTools(hub, policies, pins)
+        runner = with_external(runner, external, registry)
     gateway = Gateway(
         store=store,
         policies=policies,
         registry=registry,
-        runner=runner or registry_runner(registry, office),
+        runner=runner,
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
+        external=external,
+        office=office,
     )
     notifier = notifier_from(settings, store, policies)
-    return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier)
+    return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)
 
 
 def _default_registry() -> ToolRegistry:

@@ -49,3 +49,18 @@ def test_policy_is_pure(path: Path) -> None:
     """The policy reads files and evaluates expressions; it never touches the store, the network or tools."""
     assert _hits(path, ("sqlalchemy", "sqlmodel", "httpx", "httpx2", "mcp", "tools", "web")) == []
     assert [n for n in _imports(path) if n.startswith(("server.store", "server.lifecycle", "server.gateway"))] == []
+
+
+@pytest.mark.parametrize("path", _modules("web"), ids=lambda p: str(p.relative_to(REPO)))
+def test_web_reaches_tools_only_through_the_server(path: Path) -> None:
+    assert _hits(path, ("tools",)) == []
+
+
+@pytest.mark.parametrize("path", [REPO / "web/api.py", REPO / "web/pages/decide.py"], ids=lambda p: p.name)
+def test_the_surfaces_that_decide_go_through_the_review_service(path: Path) -> None:
+    """The page and the JSON API hold no decision rule of their own: they call server/review/."""
+    imports = _imports(path)
+    assert "server.review" in imports
+    assert not {n for n in imports if n.startswith("server.lifecycle.decisions")} - {"server.lifecycle.decisions"}
+    source = path.read_text(encoding="utf-8")
+    assert "gateway.approve(" not in source and "override_grounds(" not in source

@@ -28,22 +28,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, model_validator
+
+from tools.errors import ToolInputError as ToolInputError  # re-exported: tools raise it from here
+from tools.money import parse_money
 
 Category = Literal["read", "prepare", "act"]
 RiskLevel = Literal["low", "medium", "high", "critical"]
 ActionName = Literal["allow", "hold", "block"]
 
 INJECTED_PARAMS = frozenset({"office", "idempotency_key"})
-
-
-class ToolInputError(ValueError):
-    """The arguments are well-formed but not acceptable (unknown order, bad IBAN...). Nothing happened."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -123,6 +117,9 @@ class ToolSpec:
             model = self.input_model.model_validate(arguments)
         except ValidationError as exc:
             first = exc.errors()[0]
+            cause = first.get("ctx", {}).get("error")
+            if isinstance(cause, ToolInputError):  # a check of the model's own (money), already worded
+                raise ToolInputError(cause.message, field=cause.field) from exc
             where = ".".join(str(p) for p in first["loc"]) or None
             raise ToolInputError(f"{where or 'arguments'}: {first['msg']}", field=where) from exc
         return model.model_dump()
@@ -178,7 +175,7 @@ class ToolRegistry:
                 category=category,
                 risk=risk,
                 action=action,
-                input_model=_input_model(func),
+                input_model=_input_model(func, exposure),
                 exposure=exposure,
                 subject=subject,
                 idempotent=idempotent,
@@ -220,8 +217,13 @@ class ToolRegistry:
         return len(self._specs)
 
 
-def _input_model(func: Callable[..., Any]) -> type[BaseModel]:
-    """Build a pydantic model of the function's parameters, less the injected ones."""
+def _input_model(func: Callable[..., Any], exposure: ExposureArgs | None = None) -> type[BaseModel]:
+    """Build a pydantic model of the function's parameters, less the injected ones.
+
+    A tool that declares an exposure has its money checked here, once, for every caller: the amount
+    as a decimal with the currency's places, the currency as a known code (tools.money). The checked
+    values replace the given ones, so the policy, the reviewer and the tool all read the same number.
+    """
     hints = get_type_hints(func, include_extras=True)
     fields: dict[str, Any] = {}
     for param in inspect.signature(func).parameters.values():
@@ -231,4 +233,22 @@ def _input_model(func: Callable[..., Any]) -> type[BaseModel]:
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
     config = ConfigDict(extra="forbid", strict=False, title=func.__name__)
-    return create_model(f"{func.__name__}_input", __config__=config, **fields)
+    validators = {"money": _money_check(exposure)} if exposure is not None else None
+    return create_model(f"{func.__name__}_input", __config__=config, __validators__=validators, **fields)
+
+
+def _money_check(exposure: ExposureArgs) -> Any:
+    def check(model: BaseModel) -> BaseModel:
+        amount, code = parse_money(
+            getattr(model, exposure.amount),
+            getattr(model, exposure.currency),
+            amount_field=exposure.amount,
+            currency_field=exposure.currency,
+        )
+        # A JSON number again (canonical arguments are JSON), equal to the checked decimal: at most
+        # two decimals below a billion round-trip through a float exactly.
+        setattr(model, exposure.amount, float(amount))
+        setattr(model, exposure.currency, code)
+        return model
+
+    return model_validator(mode="after")(check)

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tools.money import MINOR_UNITS
+
 
 def _id(kind: str, prefix: str, example: str) -> object:
     return Field(
@@ -34,19 +36,22 @@ RecordId = Annotated[
     ),
 ]
 
+# The decimals an amount may have depend on its currency, which one schema cannot say per value: the
+# description says it, and the tool's input model checks it exactly (tools.contract, tools.money).
+_NO_DECIMALS = ", ".join(code for code, places in MINOR_UNITS.items() if places == 0)
 Amount = Annotated[
     float,
     Field(
         gt=0,
         le=1_000_000_000,
-        description="Amount in major units with at most 2 decimals, e.g. 940.00 for nine hundred forty euros.",
+        description="Amount in major units with no more decimals than the currency has: at most 2 "
+        f"(e.g. 940.10 EUR), none for {_NO_DECIMALS}. More decimals are refused, never rounded.",
     ),
 ]
 Currency = Annotated[
     str,
     Field(
-        description="ISO 4217 code; must match the order's or invoice's currency: EUR, USD, GBP, CHF, SEK, "
-        "NOK, DKK, PLN, CAD or AUD.",
+        description="ISO 4217 code; must match the order's or invoice's currency: " + ", ".join(MINOR_UNITS) + ".",
         min_length=3,
         max_length=3,
     ),

@@ -5,9 +5,15 @@ Who may call it: a person, identified by :func:`current_person`. That dependency
 already passed its CSRF check), then a person's bearer token (``countersign token create``). Agent
 tokens are refused with 403 on every route: agent credentials never reach a decision.
 
+Deciding goes through the review service (server/review/), the same rules as the review page:
+an approval names the ``args_hash`` it saw (``GET /api/calls/{id}`` returns it), needs an
+``override_reason`` where the page asks for one (``override_grounds`` in the call's detail), and
+edits are validated and re-classified there. This module only translates.
+
 Errors: 401 no credentials, 403 not allowed (agent token, self-approval, wrong queue), 404 unknown
-call, 409 already decided or expired, 422 invalid body, reject without reason, invalid edit,
-503 database unavailable. The gateway blocks, so each call to it runs in a worker thread.
+call, 409 already decided or expired, or edited since the ``args_hash`` you sent, 422 invalid body,
+reject without reason, invalid edit, missing override reason, 503 database unavailable. The review
+service blocks, so each call to it runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -29,10 +35,10 @@ from server.lifecycle.errors import LifecycleError
 from server.lifecycle.states import CallStatus
 from server.mcp.outcomes import review_url
 from server.people import Principal
+from server.review import Approval, Channel, Via
 from server.runtime import Runtime
 from server.store.db import StoreUnavailable
 from server.store.models import Decision, ToolCall
-from tools.contract import ToolInputError
 from web.mcp_http import bearer_token
 
 logger = logging.getLogger(__name__)
@@ -79,8 +85,10 @@ class ApproveBody(BaseModel):
     reason: str | None = Field(default=None, max_length=5000)
     override_reason: str | None = Field(default=None, max_length=5000, description="Why approve against the policy.")
     arguments: dict[str, Any] | None = Field(default=None, description="Edited arguments: approve these instead.")
-    args_hash: str | None = Field(
-        default=None, max_length=64, description="Hash of the arguments you reviewed; 409 if the call was edited since."
+    args_hash: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The args_hash of the call as you reviewed it (GET /api/calls/{id}); 409 if it was edited since.",
     )
 
 
@@ -104,6 +112,10 @@ class CallSummary(BaseModel):
     tool: str
     agent: str
     on_behalf_of: str | None
+    # Whether on_behalf_of names a known person (None when it is not set).
+    on_behalf_of_known: bool | None = None
+    # The person the agent's token is bound to (`agent add --for`); never an approver of this call.
+    bound_person: str | None = None
     summary: str
     status: str
     queue: str
@@ -123,6 +135,12 @@ class CallSummary(BaseModel):
 class CallDetail(CallSummary):
     proposed_arguments: dict[str, Any]
     arguments: dict[str, Any]
+    # Send this back when approving: it binds your approval to these arguments.
+    args_hash: str
+    # Why approving needs an override_reason (empty: it does not).
+    override_grounds: list[str]
+    # Set while the kill switch stops this call's tool: an approval is recorded, the call runs when it is off.
+    kill_switch: str | None = None
     justification: dict[str, Any] | None
     verdict: dict[str, Any] | None
     result: Any
@@ -146,6 +164,8 @@ class DecisionResult(BaseModel):
 class Health(BaseModel):
     status: str
     policy_version: str | None = None
+    # Each configured upstream MCP server: "up", "down" or "connecting" (a down upstream does not make us unhealthy).
+    upstreams: dict[str, str] = {}
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -184,18 +204,11 @@ async def get_call(call_id: str, person: PersonDep, runtime: RuntimeDep) -> Call
 
 
 @router.post("/calls/{call_id}/approve", response_model=DecisionResult)
-async def approve(call_id: str, body: ApproveBody, person: PersonDep, runtime: RuntimeDep) -> DecisionResult:
-    arguments = await _edited_arguments(runtime, call_id, body.arguments) if body.arguments is not None else None
-    outcome = await _blocking(
-        lambda: runtime.gateway.approve(
-            call_id,
-            person,
-            reason=body.reason,
-            override_reason=body.override_reason,
-            arguments=arguments,
-            expected_args_hash=body.args_hash,
-        )
-    )
+async def approve(
+    call_id: str, body: ApproveBody, request: Request, person: PersonDep, runtime: RuntimeDep
+) -> DecisionResult:
+    approval = Approval(body.args_hash, body.reason, body.override_reason, body.arguments)
+    outcome = await _blocking(lambda: runtime.gateway.review.approve(call_id, person, approval, via=_via(request)))
     return DecisionResult(
         call=await _detail(runtime, outcome.call),
         approved=outcome.approved,
@@ -206,8 +219,12 @@ async def approve(call_id: str, body: ApproveBody, person: PersonDep, runtime: R
 
 
 @router.post("/calls/{call_id}/reject", response_model=DecisionResult)
-async def reject(call_id: str, body: RejectBody, person: PersonDep, runtime: RuntimeDep) -> DecisionResult:
-    call = await _blocking(lambda: runtime.gateway.reject(call_id, person, reason=body.reason))
+async def reject(
+    call_id: str, body: RejectBody, request: Request, person: PersonDep, runtime: RuntimeDep
+) -> DecisionResult:
+    call = await _blocking(
+        lambda: runtime.gateway.review.reject(call_id, person, reason=body.reason, via=_via(request))
+    )
     return DecisionResult(
         call=await _detail(runtime, call), approved=False, approvals=call.approvals, required=call.required_approvals
     )
@@ -224,9 +241,12 @@ async def healthz(runtime: RuntimeDep) -> Any:
         return alive, policy.version if policy is not None else None
 
     alive, version = await anyio.to_thread.run_sync(check)
+    hub = runtime.hub
+    upstreams = {name: state["state"] for name, state in hub.status().items()} if hub is not None else {}
     if not alive:
-        return JSONResponse({"status": "unavailable", "policy_version": version}, status_code=503)
-    return Health(status="ok", policy_version=version)
+        body = {"status": "unavailable", "policy_version": version, "upstreams": upstreams}
+        return JSONResponse(body, status_code=503)
+    return Health(status="ok", policy_version=version, upstreams=upstreams)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -254,34 +274,21 @@ def _statuses(status: str | None) -> list[str] | None:
 
 
 async def _visible_call(runtime: Runtime, person: Person, call_id: str) -> ToolCall:
-    call = await _blocking(runtime.gateway.get_call, call_id)
-    if call is None:
-        raise HTTPException(404, f"no call {call_id}")
-    if not person.may_review(call.queue):
-        raise HTTPException(403, f"you do not review the {call.queue!r} queue")
-    return call
+    return await _blocking(lambda: runtime.gateway.review.visible_call(person, call_id))
 
 
-async def _edited_arguments(runtime: Runtime, call_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The reviewer's arguments in the tool's canonical form (400 -> 400.0), so the diff shows real changes only."""
-    call = await _blocking(runtime.gateway.get_call, call_id)
-    if call is None:
-        raise HTTPException(404, f"no call {call_id}")
-    spec = runtime.registry.get(call.tool)
-    if spec is None:
-        return arguments
-    try:
-        return spec.parse(arguments)
-    except ToolInputError as exc:
-        raise HTTPException(422, f"the edited arguments are not valid: {exc.message}") from exc
+def _via(request: Request) -> Via:
+    return Via(Channel.API, request.client.host if request.client is not None else None)
 
 
-def _summary(call: ToolCall, base_url: str) -> CallSummary:
+def _summary(call: ToolCall, base_url: str, known: bool | None = None) -> CallSummary:
     return CallSummary(
         id=call.id,
         tool=call.tool,
         agent=call.agent,
         on_behalf_of=call.on_behalf_of,
+        on_behalf_of_known=known,
+        bound_person=call.bound_person,
         summary=call.summary,
         status=call.status,
         queue=call.queue,
@@ -300,12 +307,18 @@ def _summary(call: ToolCall, base_url: str) -> CallSummary:
 
 
 async def _detail(runtime: Runtime, call: ToolCall) -> CallDetail:
+    review = runtime.gateway.review
     decisions = await _blocking(lambda: decisions_for(runtime.store, call.id))
-    preview = await anyio.to_thread.run_sync(_preview, runtime, call)
+    proposal = await _blocking(lambda: review.proposal(call))
+    known = await _blocking(lambda: runtime.people.is_known(call.on_behalf_of)) if call.on_behalf_of else None
+    stopped = await _blocking(lambda: review.kill_switch(call))
     return CallDetail(
-        **_summary(call, runtime.settings.base_url).model_dump(),
+        **_summary(call, runtime.settings.base_url, known).model_dump(),
         proposed_arguments=json.loads(call.proposed_arguments),
         arguments=json.loads(call.arguments),
+        args_hash=call.args_hash,
+        override_grounds=proposal.grounds if call.status == CallStatus.HELD else [],
+        kill_switch=stopped if call.status in (CallStatus.HELD, CallStatus.APPROVED) else None,
         justification=call.justification,
         verdict=call.verdict,
         result=call.result,
@@ -314,7 +327,7 @@ async def _detail(runtime: Runtime, call: ToolCall) -> CallDetail:
         decided_at=call.decided_at,
         finished_at=call.finished_at,
         decisions=[_decision(d) for d in decisions],
-        preview=preview,
+        preview=proposal.preview.as_dict(),
     )
 
 
@@ -327,15 +340,3 @@ def _decision(decision: Decision) -> DecisionView:
         diff=decision.diff,
         created_at=decision.created_at,
     )
-
-
-def _preview(runtime: Runtime, call: ToolCall) -> dict[str, Any] | None:
-    """What the reviewer needs beside a held call (read-only); None when the tool has no preview."""
-    spec = runtime.registry.get(call.tool)
-    if spec is None or spec.preview is None or call.status != CallStatus.HELD:
-        return None
-    try:
-        return spec.preview(runtime.office, json.loads(call.arguments)).as_dict()
-    except (ToolInputError, LookupError, ValueError) as exc:
-        # A preview that cannot be built is shown as such; the decision itself does not depend on it.
-        return {"summary": "no preview", "warnings": [str(exc)]}

@@ -10,6 +10,8 @@ token decides who it is, and cookies play no part.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
@@ -17,23 +19,26 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web import csrf
-from web.auth import SESSION_COOKIE, Sessions
+from web.auth import Sessions
 
 API_PREFIX = "/api/"
 
 
 class SessionApiAuth:
-    def __init__(self, app: ASGIApp, *, sessions: Sessions, trusted_origins: frozenset[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, sessions: Sessions, trusted_origins: frozenset[str], cookie_name: Callable[[str], str]
+    ) -> None:
         self.app = app
         self.sessions = sessions
         self.trusted_origins = trusted_origins
+        self.cookie_name = cookie_name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        token = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+        token = _cookie(headers.get("cookie", ""), self.cookie_name(str(scope.get("scheme", "http"))))
         if headers.get("authorization") or not token:
             await self.app(scope, receive, send)
             return

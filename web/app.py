@@ -14,13 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from server.config import Settings
 from server.mcp import build_server, http_agent
 from server.runtime import Runtime, build_runtime, sweeping
 from web import api, pages, slack
 from web.admin import router as admin_router
-from web.http_security import HttpSecurity, internal_error
+from web.http_security import HttpSecurity, internal_error, invalid_request
 from web.mcp_http import McpRoute, allowed_hosts, allowed_origins, mcp_endpoint, session_manager
 
 MCP_PATH = "/mcp"
@@ -58,13 +59,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     pages.install(app, live)  # review pages, sign-in, /static, live events (web/pages/__init__.py)
     app.include_router(admin_router)  # admin pages and /api/admin (web/admin/__init__.py)
     app.include_router(slack.router)  # Approve / Reject from Slack messages (web/slack.py)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, internal_error)
     # Agents' calls are the hot path: /mcp goes straight to its endpoint, past the pages' middleware and routes.
-    app.add_middleware(McpRoute, path=MCP_PATH, endpoint=mcp_endpoint(manager, live.people.authenticate_token))
+    endpoint = mcp_endpoint(manager, live.people.authenticate_token, live.people.token_is_live)
+    app.add_middleware(McpRoute, path=MCP_PATH, endpoint=endpoint)
     app.add_middleware(
         HttpSecurity,
         hosts=allowed_hosts(settings),
         origins=allowed_origins(settings),
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
     return app

@@ -12,9 +12,17 @@ so a leaked database does not leak live sessions.
 - A disabled or deleted user's sessions stop working at their next request (the user is read on
   every request, so role and queue changes apply at once too).
 
-Throttling: after ``per_name`` failed attempts for one name, or ``per_address`` from one address,
-within ``window``, sign-in is refused without checking the password until the window has passed.
-Unknown names are throttled like real ones, so the answer never tells which names exist.
+Throttling (failed sign-ins within ``window``; the address is the TCP peer unless it is a configured
+proxy, see :func:`client_address`). Chosen so that an attacker cannot lock the owner out:
+
+- per (name, address): ``per_pair`` failures refuse that name from that address;
+- per address: ``per_address`` failures, for any names, refuse that address (a password spray);
+- per name, from every address: ``per_name`` failures refuse that name, except from an address where
+  that name signed in successfully within ``known_for`` (the owner's known-good address keeps working).
+
+A success never clears a counter other than its own (name, address) pair, so signing in to one's own
+account between guesses does not reset the address's count. Unknown names are throttled like real
+ones, so the answer never tells which names exist.
 """
 
 from __future__ import annotations
@@ -34,6 +42,15 @@ from server.store.db import Store
 from server.store.models import LoginAttempt, User, WebSession
 
 SESSION_COOKIE = "countersign_session"
+# Over https the cookie is named with the __Host- prefix: browsers then accept it only if it is Secure,
+# has Path=/ and no Domain, so a sibling subdomain cannot plant (toss) a session cookie for us.
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(secure: bool) -> str:
+    return HOST_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
 # Writing last_seen_at on every request would make every page view a write; a minute is precise enough.
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -132,33 +149,61 @@ def person_of(user: User | None) -> Person | None:
 
 
 class Throttle:
-    """Counts failed sign-ins per name and per address in a sliding window."""
+    """Counts failed sign-ins per (name, address), per address and per name in a sliding window."""
 
     def __init__(
-        self, store: Store, *, window: timedelta = timedelta(minutes=15), per_name: int = 5, per_address: int = 20
+        self,
+        store: Store,
+        *,
+        window: timedelta = timedelta(minutes=15),
+        per_pair: int = 5,
+        per_address: int = 20,
+        per_name: int = 10,
+        known_for: timedelta = timedelta(days=30),
     ) -> None:
         self.store = store
         self.window = window
-        self.per_name = per_name
+        self.per_pair = per_pair
         self.per_address = per_address
+        self.per_name = per_name
+        self.known_for = known_for
 
     def retry_after(self, name: str, address: str) -> timedelta | None:
         """How long until this name and address may try again, or None if they may now."""
         now = self.store.now()
         since = now - self.window
+        name_is = col(LoginAttempt.name) == _key(name)
+        address_is = col(LoginAttempt.address) == address[:100]
         waits = [
-            self._wait(col(LoginAttempt.name) == _key(name), self.per_name, since, now),
-            self._wait(col(LoginAttempt.address) == address, self.per_address, since, now),
+            self._wait(sa.and_(name_is, address_is), self.per_pair, since, now, reset_by_success=True),
+            self._wait(address_is, self.per_address, since, now),
         ]
-        longest = max((w for w in waits if w is not None), default=None)
-        return longest
+        if not self._known_good(name, address, now):
+            waits.append(self._wait(name_is, self.per_name, since, now))
+        return max((w for w in waits if w is not None), default=None)
 
-    def _wait(self, who: sa.ColumnElement[bool], limit: int, since: datetime, now: datetime) -> timedelta | None:
+    def _known_good(self, name: str, address: str, now: datetime) -> bool:
         with self.store.read() as session:
-            last_success = session.exec(
-                select(func.max(LoginAttempt.at)).where(who, col(LoginAttempt.succeeded).is_(True))
-            ).one()
-            start = max(since, last_success) if last_success is not None else since
+            found = session.exec(
+                select(LoginAttempt.id).where(
+                    col(LoginAttempt.name) == _key(name),
+                    col(LoginAttempt.address) == address[:100],
+                    col(LoginAttempt.succeeded).is_(True),
+                    col(LoginAttempt.at) > now - self.known_for,
+                )
+            ).first()
+        return found is not None
+
+    def _wait(
+        self, who: sa.ColumnElement[bool], limit: int, since: datetime, now: datetime, *, reset_by_success: bool = False
+    ) -> timedelta | None:
+        with self.store.read() as session:
+            start = since
+            if reset_by_success:
+                last_success = session.exec(
+                    select(func.max(LoginAttempt.at)).where(who, col(LoginAttempt.succeeded).is_(True))
+                ).one()
+                start = max(since, last_success) if last_success is not None else since
             failures = list(
                 session.exec(
                     select(LoginAttempt.at)
@@ -176,8 +221,14 @@ class Throttle:
         now = self.store.now()
         with self.store.write() as session:
             session.add(LoginAttempt(name=_key(name), address=address[:100], succeeded=succeeded, at=now))
-            # Keep the table small: attempts older than a day no longer matter.
-            session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < now - max(self.window, timedelta(days=1))))
+            # Keep the table small: failures older than a day no longer matter; successes mark known-good
+            # addresses for `known_for`.
+            session.exec(
+                delete(LoginAttempt).where(
+                    col(LoginAttempt.at) < now - max(self.window, timedelta(days=1)),
+                    sa.or_(col(LoginAttempt.succeeded).is_(False), col(LoginAttempt.at) < now - self.known_for),
+                )
+            )
 
 
 def _key(name: str) -> str:

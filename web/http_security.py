@@ -6,15 +6,23 @@ untouched. The Host and Origin lists are the ones the MCP transport is configure
 
 - a Host we do not serve -> 421 (DNS rebinding: a hostile name resolving to us);
 - an Origin that is not ours -> 403 (a page on another site calling us from a browser);
-- a body over ``max_body_bytes`` -> 413, whether announced by Content-Length or streamed.
+- a body over ``max_body_bytes`` -> 413, whether announced by Content-Length or streamed;
+- a body not fully received within ``body_timeout`` seconds -> 408 and the connection is closed
+  (a client announcing more than it sends would otherwise hold a connection and a task forever).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import secrets
 from collections import deque
 from collections.abc import Iterable
 
+import anyio
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,17 +30,43 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
+# Every response: scripts and styles only from /static (pages add a per-response nonce, see CspNonce).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+# A page that used its nonce: a script or stylesheet runs only if its tag carries this response's nonce,
+# so markup injected into a page cannot load even a same-origin script.
+NONCE_CSP = (
+    "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+NONCE_STATE = "csp_nonce"
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
-    # No inline script or style anywhere: pages load /static files only (web/templates, web/static).
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'; form-action 'self'"
-    ),
+    "Content-Security-Policy": CSP,
 }
+
+
+class CspNonce:
+    """A per-response CSP nonce, made on first use; templates put it in ``nonce`` attributes (scope state).
+
+    Lazy, so JSON and MCP answers (the hot path) pay nothing and keep the fixed policy.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            self.value = secrets.token_urlsafe(18)
+        return self.value
 
 
 def matches(value: str, allowed: Iterable[str]) -> bool:
@@ -46,11 +80,20 @@ def matches(value: str, allowed: Iterable[str]) -> bool:
 
 
 class HttpSecurity:
-    def __init__(self, app: ASGIApp, *, hosts: list[str], origins: list[str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: list[str],
+        origins: list[str],
+        max_body_bytes: int,
+        body_timeout: float = math.inf,
+    ) -> None:
         self.app = app
         self.hosts = [h.lower() for h in hosts]
         self.origins = [o.lower() for o in origins]
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -67,7 +110,9 @@ class HttpSecurity:
             started = started or message["type"] == "http.response.start"
             await secured(message)
 
-        secured = _with_security_headers(send)
+        nonce = CspNonce()
+        scope.setdefault("state", {})[NONCE_STATE] = nonce
+        secured = _with_security_headers(send, nonce)
         if refusal is not None:
             await refusal(scope, receive, send_secured)
             return
@@ -100,16 +145,22 @@ class HttpSecurity:
             return None, receive  # no body (GET, the SSE stream): nothing to buffer
         buffered: deque[Message] = deque()
         size = 0
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                return self._too_large(), receive
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(self.body_timeout) as deadline:
+            while True:
+                message = await receive()
+                buffered.append(message)
+                if message["type"] != "http.request":
+                    break
+                size += len(message.get("body", b""))
+                if size > self.max_body_bytes:
+                    return self._too_large(), receive
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            logger.warning("refused a request whose body did not arrive within %s s", self.body_timeout)
+            late = _error(408, f"the request body did not arrive within {self.body_timeout:g} seconds")
+            late.headers["Connection"] = "close"
+            return late, receive
 
         async def replay() -> Message:
             return buffered.popleft() if buffered else await receive()
@@ -129,13 +180,19 @@ _RAW_SECURITY_HEADERS = [
 ]
 
 
-def _with_security_headers(send: Send) -> Send:
+_CSP_NAME = b"content-security-policy"
+
+
+def _with_security_headers(send: Send, nonce: CspNonce) -> Send:
     async def wrapped(message: Message) -> None:
         # Raw header pairs, not MutableHeaders: this runs for every response, agents' calls included.
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", ()))
             present = {name.lower() for name, _ in headers}
             headers.extend(pair for pair in _RAW_SECURITY_HEADERS if pair[0] not in present)
+            if nonce.value is not None and _CSP_NAME not in present:
+                csp = NONCE_CSP.format(nonce=nonce.value).encode("latin-1")
+                headers = [(name, csp if name == _CSP_NAME else value) for name, value in headers]
             message["headers"] = headers
         await send(message)
 
@@ -146,3 +203,11 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     """The last resort: log the traceback, answer an opaque JSON 500."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error(500, "internal server error")
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, written as ASCII JSON: the errors echo the input, which may hold a lone surrogate
+    (``"\\ud800"`` is valid JSON but not encodable as UTF-8) and would otherwise turn a 422 into a 500."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True, default=str)
+    return Response(body, status_code=422, media_type="application/json")

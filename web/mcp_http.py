@@ -36,10 +36,11 @@ from server.people import Principal
 logger = logging.getLogger(__name__)
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-# How long a verified token is trusted without asking the database again (revocation takes this long).
+# How long who a verified token speaks for is remembered (its revocation is still checked on every request).
 TOKEN_CACHE_SECONDS = 10.0
 
 Authenticate = Callable[[str], Principal | None]
+IsLive = Callable[[str], bool]
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -84,13 +85,23 @@ def session_manager(server: Server[Any], settings: Settings) -> StreamableHTTPSe
 class AgentBearerAuth:
     """Lets through requests carrying a live agent token; 401 without one, 403 for a person's token.
 
-    Verified tokens are cached for :data:`TOKEN_CACHE_SECONDS` (by their SHA-256) so the allowed path
-    does not pay a database read per request.
+    Who a verified token speaks for is cached for :data:`TOKEN_CACHE_SECONDS` (by its SHA-256), but
+    every request still asks the database whether the token is live (``is_live``: one raw indexed read,
+    about 25 times cheaper than the full check), so a revoked token is refused at its next request on
+    every instance, which share only the database.
     """
 
-    def __init__(self, app: ASGIApp, authenticate: Authenticate, *, cache_seconds: float = TOKEN_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticate: Authenticate,
+        is_live: IsLive,
+        *,
+        cache_seconds: float = TOKEN_CACHE_SECONDS,
+    ) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.is_live = is_live
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._users: dict[str, AuthenticatedUser] = {}
@@ -131,7 +142,11 @@ class AgentBearerAuth:
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
-            return cached[1]
+            if await anyio.to_thread.run_sync(self.is_live, token):
+                return cached[1]
+            with self._lock:
+                self._cache.pop(key, None)
+            return None
         principal = await anyio.to_thread.run_sync(self.authenticate, token)
         with self._lock:
             if principal is None:
@@ -163,9 +178,9 @@ class McpRoute:
             await self.app(scope, receive, send)
 
 
-def mcp_endpoint(manager: StreamableHTTPSessionManager, authenticate: Authenticate) -> ASGIApp:
+def mcp_endpoint(manager: StreamableHTTPSessionManager, authenticate: Authenticate, is_live: IsLive) -> ASGIApp:
     """The ASGI app to route ``/mcp`` to: authentication first, then the SDK's transport."""
-    return AgentBearerAuth(StreamableHTTPASGIApp(manager), authenticate)
+    return AgentBearerAuth(StreamableHTTPASGIApp(manager), authenticate, is_live)
 
 
 def bearer_token(header: str | None) -> str | None:

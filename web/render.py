@@ -3,10 +3,11 @@
 Agent-supplied text (arguments, reasons, evidence, summaries, tool results) is *data*: it is only
 ever substituted into templates, never compiled as one, and always escaped. On top of escaping:
 
-- ``visible`` shows hidden Unicode (bidi controls, zero-width characters, tag characters) as
-  ``⟦U+202E⟧`` markers, so text cannot look different from what it is (Trojan Source, CVE-2021-42574);
-- ``link`` makes a URL clickable only when it is plain http(s) with no credentials and no hidden
-  characters, and always shows the full URL as the link text;
+- ``visible`` shows hidden Unicode (every default-ignorable code point and bidi control: zero-width
+  characters, soft hyphens, variation selectors, tag characters...) as ``⟦U+202E⟧`` markers, so
+  text cannot look different from what it is (Trojan Source, CVE-2021-42574);
+- ``link`` makes a URL clickable only when it is plain http(s) with no credentials, no hidden
+  characters and no look-alike host (punycode, mixed scripts), and always shows the full URL as the link text;
 - ``pretty`` prints nested values as indented JSON, through ``visible``.
 """
 
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,34 +24,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
+# HIDDEN: the characters that change how text displays without being seen, every Unicode
+# default-ignorable code point and bidi control (server/text derives the set from the properties).
+from server.text import HIDDEN as HIDDEN
+from server.text import codepoint, lookalike_hosts
+from server.text import hidden_codepoints as hidden_codepoints
+from server.text import hidden_paths as hidden_paths
+
 TEMPLATES = Path(__file__).parent / "templates"
-
-# Characters that change how text displays without being seen.
-HIDDEN = re.compile(
-    "["
-    "\u00ad"  # soft hyphen
-    "\u061c"  # Arabic letter mark
-    "\u180e"  # Mongolian vowel separator
-    "\u200b-\u200f"  # zero-width space/non-joiner/joiner, LRM, RLM
-    "\u202a-\u202e"  # bidi embeddings and overrides
-    "\u2060-\u2064"  # word joiner, invisible operators
-    "\u2066-\u2069"  # bidi isolates
-    "\ufeff"  # zero-width no-break space (BOM)
-    "\U000e0000-\U000e007f"  # tag characters ("ASCII smuggling")
-    "]"
-)
-
-
-def hidden_codepoints(text: str) -> list[str]:
-    """The hidden characters in ``text`` as ``U+XXXX`` names, in order, without repeats."""
-    seen: dict[str, None] = {}
-    for match in HIDDEN.finditer(text):
-        seen[_codepoint(match.group())] = None
-    return list(seen)
-
-
-def _codepoint(char: str) -> str:
-    return f"U+{ord(char):04X}"
 
 
 def visible(value: Any) -> Markup:
@@ -62,34 +41,16 @@ def visible(value: Any) -> Markup:
     last = 0
     for match in HIDDEN.finditer(text):
         parts.append(str(escape(text[last : match.start()])))
-        name = _codepoint(match.group())
+        name = codepoint(match.group())
         parts.append(f'<span class="hidden-char" title="hidden character {name}">⟦{name}⟧</span>')
         last = match.end()
     parts.append(str(escape(text[last:])))
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped or a fixed marker
 
 
-def hidden_paths(value: Any, path: str = "") -> Iterator[tuple[str, list[str]]]:
-    """Walk nested data; yield (path, codepoints) for every key or string holding hidden characters."""
-    if isinstance(value, str):
-        found = hidden_codepoints(value)
-        if found:
-            yield path or "(text)", found
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            key_found = hidden_codepoints(str(key))
-            if key_found:
-                yield f"{child} (name)", key_found
-            yield from hidden_paths(item, child)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from hidden_paths(item, f"{path}[{index}]")
-
-
 def clickable(url: str) -> bool:
-    """Only plain http(s) URLs with a host, no user:password@ and no hidden characters get a link."""
-    if HIDDEN.search(url) or any(c.isspace() or ord(c) < 0x20 for c in url):
+    """Only plain http(s) URLs with a host, no user:password@, no hidden characters and no look-alike host."""
+    if HIDDEN.search(url) or lookalike_hosts(url) or any(c.isspace() or ord(c) < 0x20 for c in url):
         return False
     try:
         parts = urlsplit(url)

@@ -1,9 +1,9 @@
 """``POST /slack/interactions``: Approve and Reject clicked on a Slack message.
 
 Only Slack's signed requests are read (server/notify/slack_requests.py); the user is mapped to a
-person by verified e-mail; the decision goes through ``Gateway.approve`` / ``Gateway.reject``, the
-same code as the packet page and the JSON API (queue access, no self-approval, quorum, argument-hash
-binding, compare-and-set), and an audit event records that it came from Slack. Slack shows our
+person by verified e-mail; the decision goes through the review service (server/review), the same
+rules as the packet page and the JSON API (queue access, no self-approval, quorum, argument-hash
+binding, override reasons, compare-and-set), and its audit event records the channel ``slack``. Slack shows our
 answer's ``text`` to the clicking user only.
 """
 
@@ -20,13 +20,11 @@ from fastapi.responses import JSONResponse
 from slack_sdk import WebClient
 
 from server.lifecycle.actors import Person
-from server.lifecycle.errors import Conflict, LifecycleError
+from server.lifecycle.errors import LifecycleError
 from server.notify.slack import slack_may_decide
 from server.notify.slack_requests import is_from_slack, reply, verified_email
+from server.review import Approval, Channel, Via
 from server.runtime import Runtime
-from server.store.models import ToolCall
-from web.pages.dossier import hidden_in, preview_of
-from web.pages.override import override_grounds
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,7 +50,8 @@ async def interactions(request: Request) -> JSONResponse:
         user_id = str(payload["user"]["id"])
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise HTTPException(400, "not a Slack block action") from exc
-    text = await anyio.to_thread.run_sync(_act, runtime, user_id, action)
+    via = Via(Channel.SLACK, request.client.host if request.client else None)
+    text = await anyio.to_thread.run_sync(_act, runtime, user_id, action, via)
     response_url = payload.get("response_url")
     if isinstance(response_url, str):
         prefix = settings.slack_response_url_prefix
@@ -60,7 +59,7 @@ async def interactions(request: Request) -> JSONResponse:
     return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": text})
 
 
-def _act(runtime: Runtime, user_id: str, action: dict[str, Any]) -> str:
+def _act(runtime: Runtime, user_id: str, action: dict[str, Any], via: Via) -> str:
     settings = runtime.settings
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_base_url, timeout=10)
     email = verified_email(client, user_id)
@@ -76,43 +75,25 @@ def _act(runtime: Runtime, user_id: str, action: dict[str, Any]) -> str:
         return "This button is not one of Countersign's."
     if kind not in ("approve", "reject"):
         return "Open the packet in Countersign to decide."
-    return _decide(runtime, person, kind, call_id, args_hash, str(value.get("reason", "")))
+    return _decide(runtime, person, kind, call_id, args_hash, str(value.get("reason", "")), via)
 
 
-def _needs_override(runtime: Runtime, call: ToolCall) -> bool:
-    """Approving against the recommendation needs a written override reason, which Slack cannot take."""
-    arguments = json.loads(call.arguments)
-    warnings = preview_of(runtime.gateway, runtime.office, call.tool, arguments).warnings
-    hidden = [path for path, _ in hidden_in(call, arguments)]
-    return bool(override_grounds(risk=call.risk, warnings=warnings, hidden=hidden))
-
-
-def _decide(runtime: Runtime, person: Person, kind: str, call_id: str, args_hash: str, reason: str) -> str:
-    gateway = runtime.gateway
-    call = gateway.get_call(call_id)
+def _decide(runtime: Runtime, person: Person, kind: str, call_id: str, args_hash: str, reason: str, via: Via) -> str:
+    review = runtime.gateway.review
+    call = runtime.gateway.get_call(call_id)
     if call is None:
         return "There is no such call."
     allowed = slack_may_decide(
         runtime.policies.current(), queue=call.queue, risk=call.risk, summary=call.summary, status=call.status
     )
-    if call.status == "held" and (not allowed or (kind == "approve" and _needs_override(runtime, call))):
+    # An approval against the policy's recommendation needs a written override reason, which Slack cannot take.
+    if call.status == "held" and (not allowed or (kind == "approve" and review.proposal(call).grounds)):
         return "This call is decided on its packet page only; open it in Countersign."
     try:
         if kind == "approve":
-            outcome = gateway.approve(call_id, person, reason="approved in Slack", expected_args_hash=args_hash)
-            text = "Approved." if outcome.approved else "Your approval is recorded; it needs another person."
-        else:
-            if args_hash != call.args_hash:
-                raise Conflict("the call's arguments changed since this message was posted; review it again")
-            gateway.reject(call_id, person, reason=reason or "rejected in Slack")
-            text = "Rejected."
+            outcome = review.approve(call_id, person, Approval(args_hash, reason="approved in Slack"), via=via)
+            return "Approved." if outcome.approved else "Your approval is recorded; it needs another person."
+        review.reject(call_id, person, reason=reason or "rejected in Slack", via=via, args_hash=args_hash)
+        return "Rejected."
     except LifecycleError as exc:  # Conflict, Forbidden, InvalidDecision, CallNotFound: said as they are
         return f"Not decided: {exc}"
-    gateway.audit_note(
-        event_type="decided_in_slack",
-        actor=person.name,
-        actor_kind="person",
-        reason=f"{kind} through Slack",
-        data={"call_id": call_id, "channel": "slack", "decision": kind},
-    )
-    return text

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import typer
 
-from server.cli import audit, people, policy, serve, tool
+from server.cli import audit, people, policy, serve, tool, upstream
+from server.cli.errors import run
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Countersign: a person countersigns risky agent actions."
@@ -18,8 +19,10 @@ app.add_typer(audit.app, name="audit", help="Verify and export the audit trail."
 app.add_typer(people.user_app, name="user", help="People who review and administer.")
 app.add_typer(people.agent_app, name="agent", help="Agents and their bearer tokens.")
 app.add_typer(people.token_app, name="token", help="API tokens for people.")
+app.add_typer(upstream.app, name="upstream", help="Upstream MCP servers: their tools, pins and state.")
 serve.register(app)
 
 
 def main() -> None:
-    app()
+    # Every command: an operator's mistake (settings, database, policy) is one line on stderr, exit 1.
+    run(app)

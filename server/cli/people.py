@@ -75,19 +75,25 @@ def user_set_email(
 def agent_add(
     name: Annotated[str, typer.Argument(help="The agent's name, recorded on every call it makes.")],
     label: Annotated[str, typer.Option(help="A note on where this token is used.")] = "",
+    for_person: Annotated[
+        str | None,
+        typer.Option("--for", help="The person this agent works for: recorded on its calls, never their approver."),
+    ] = None,
 ) -> None:
     """Create a bearer token for an agent to call /mcp. Printed once, on the last line."""
     try:
-        token = _people().create_agent_token(name, label=label)
+        token = _people().create_agent_token(name, label=label, for_person=for_person)
     except PeopleError as exc:
         raise _fail(exc) from exc
+    if for_person is not None:
+        typer.echo(f"agent {name} works for {for_person}, who can never approve its calls")
     typer.echo(f"agent {name}: send this as 'Authorization: Bearer <token>' to /mcp (shown once):")
     typer.echo(token)
 
 
 @agent_app.command("revoke")
 def agent_revoke(name: Annotated[str, typer.Argument(help="The agent whose tokens stop working.")]) -> None:
-    """Revoke every token of an agent (running servers notice within seconds)."""
+    """Revoke every token of an agent (running servers refuse it from its next request)."""
     count = _people().revoke_tokens(name, kind="agent")
     typer.echo(f"revoked {count} token(s) of agent {name}")
 

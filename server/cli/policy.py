@@ -12,7 +12,7 @@ from server.catalog import build_facts
 from server.config import Settings
 from server.policy import Policy, PolicyError, classify, load_policy
 from server.policy.types import Evidence, Justification, Verdict
-from tools.contract import ToolRegistry, ToolSpec
+from tools.contract import ToolInputError, ToolRegistry, ToolSpec
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -86,6 +86,17 @@ def test(
     policy = _load_or_exit(_policies_dir(policies))
     registry = _registry()
     spec: ToolSpec | None = registry.get(tool) if registry is not None else None
+    if spec is not None:
+        try:
+            # As the gateway does: arguments the tool's schema refuses never reach the policy.
+            arguments = spec.parse(arguments)
+        except ToolInputError as exc:
+            typer.echo(
+                f"error: {tool} refuses these arguments ({exc.message}); the gateway would block such a call "
+                "as invalid arguments before the policy sees it",
+                err=True,
+            )
+            raise typer.Exit(2) from exc
     justification = Justification(
         reason=reason, confidence=confidence, evidence=tuple(Evidence(source=s) for s in evidence or ())
     )

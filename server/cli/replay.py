@@ -7,25 +7,31 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from server.cli.policy import _load_or_exit, _policies_dir, _registry
+from server.cli.policy import _load_or_exit, _registry
 from server.config import Settings
 from server.policy import PolicyError
 from server.policy.types import Action
 from server.replay import ReplayReport, stored_overrides, what_if
 from server.replay import replay as run_replay
+from server.replay_candidates import CandidateError, load_candidate
 from server.store.db import Store
 from tools.contract import ToolRegistry
 
 
 def replay(
-    policies: Annotated[Path | None, typer.Option(help="Candidate policy directory (default: the live one).")] = None,
+    policies: Annotated[
+        str | None,
+        typer.Option(
+            help="Candidate policy directory, inside COUNTERSIGN_POLICY_REPLAY_ROOT "
+            "(default root: policy-candidates/ next to the live policies). Default: the live policy."
+        ),
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Database URL (default: COUNTERSIGN_DATABASE_URL).")
     ] = None,
@@ -40,17 +46,26 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Classify the stored history with a candidate policy and summarise what would change."""
-    candidate = _load_or_exit(_policies_dir(policies))
+    settings = Settings()
+    changes = {"rule_actions": _pairs(rule, "--rule"), "tool_actions": _pairs(tool, "--tool")}
     try:
-        candidate = what_if(candidate, rule_actions=_pairs(rule, "--rule"), tool_actions=_pairs(tool, "--tool"))
+        if policies is None:
+            candidate = what_if(_load_or_exit(settings.policies), **changes)
+        else:
+            candidate = load_candidate(settings.replay_root, policies, **changes)
+    except CandidateError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except KeyError as exc:
         typer.echo(str(exc.args[0]), err=True)
         raise typer.Exit(2) from exc
     except PolicyError as exc:
-        typer.echo(f"the what-if policy does not load:\n{exc}", err=True)
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        typer.echo(f"the candidate policy does not load: {len(exc.problems)} problem(s)", err=True)
         raise typer.Exit(1) from exc
     window = (_utc(since, "--since"), _utc(until, "--until"))
-    store = Store.open(database_url or Settings().database_url, migrate_schema=False)
+    store = Store.open_existing(database_url or settings.database_url)
     try:
         # Transient and on stderr: the summary on stdout stays clean for scripts.
         with Progress(console=Console(stderr=True), transient=True) as progress:

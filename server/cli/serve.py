@@ -12,8 +12,10 @@ from typing import Annotated, Any
 import anyio
 import typer
 
+from server.cli.upstream import load_or_exit
 from server.config import Settings
 from server.people import PeopleError, check_name
+from server.plugins import PluginError
 from server.runtime import Runtime, build_runtime, seed_demo, sweeping
 from server.store.models import ApiToken, User
 
@@ -37,7 +39,7 @@ def serve(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """Serve the web pages, the JSON API and MCP (streamable HTTP at /mcp)."""
     settings = _http_settings(host, port)
     _logging()
-    runtime = build_runtime(settings)
+    runtime = _build(settings, upstreams=load_or_exit())
     _first_admin(runtime)
     _run_http(settings, runtime, host, port)
 
@@ -72,7 +74,7 @@ def stdio(
 
     _logging()  # stdout carries the protocol: every log line goes to stderr
     settings = Settings()
-    runtime = build_runtime(settings)
+    runtime = _build(settings, upstreams=load_or_exit())
     server = build_server(runtime.gateway, settings, resolve_agent=fixed_agent(agent))
 
     async def main() -> None:
@@ -84,6 +86,15 @@ def stdio(
         anyio.run(main)
     finally:
         runtime.close()
+
+
+def _build(settings: Settings, *, upstreams: Any) -> Runtime:
+    """The runtime, or one clear line and exit status 2 for a third-party tool registry that does not load."""
+    try:
+        return build_runtime(settings, upstreams=upstreams)
+    except PluginError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _settle_heap() -> None:
@@ -122,6 +133,8 @@ def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> Non
             host=host,
             port=port,
             server_header=False,
+            # X-Forwarded-For is read by the app, from COUNTERSIGN_TRUSTED_PROXIES only (web/client_address.py).
+            proxy_headers=False,
             log_config=None,
             # Held calls wait inline for up to a minute; do not hold a shutdown for them (they are stored).
             timeout_graceful_shutdown=3,

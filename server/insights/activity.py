@@ -10,16 +10,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from server.insights.outcomes import outcome_expr
+from server.lifecycle.records import INVALID_ARGUMENTS
 from server.policy.types import Action
 from server.store.models import ToolCall
 
 # Allowed and blocked calls have no human outcome; held calls take theirs (see outcomes.py).
 ALLOWED = "allowed"
 BLOCKED = "blocked"
+# Refused before the policy saw it: the arguments did not fit the tool. Not the policy's doing.
+INVALID = "invalid arguments"
 
 
 def activity_outcome_expr() -> sa.ColumnElement[str]:
     return sa.case(
+        (col(ToolCall.category) == INVALID_ARGUMENTS, INVALID),
         (col(ToolCall.action) == Action.ALLOW.value, ALLOWED),
         (col(ToolCall.action) == Action.BLOCK.value, BLOCKED),
         else_=outcome_expr(),

@@ -41,7 +41,9 @@ class Outcome(StrEnum):
 class CallLike(Protocol):
     """The columns the outcome is read from (a ToolCall, or a row selecting these columns)."""
 
-    status: str
+    @property
+    def status(self) -> str: ...  # read-only, so a ToolCall's CallStatus (a str) fits
+
     decided_at: datetime | None
     arguments: str
     proposed_arguments: str

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from server.insights.period import Period
+from server.lifecycle.records import INVALID_ARGUMENTS
 from server.lifecycle.states import CallStatus
 from server.policy.types import Action
 from server.store import audit
@@ -88,6 +90,8 @@ class RoiReport:
     # Calls the policy let through with no person involved, and calls it refused outright.
     automatic_calls: int
     blocked_calls: int
+    # Calls refused because their arguments did not fit the tool: the policy never saw them.
+    invalid_calls: int
     # Calls that ran without error, per tool (automatic or approved).
     savings: list[ToolSaving]
     decisions: int
@@ -108,11 +112,15 @@ class RoiReport:
 def roi_report(session: Session, period: Period, *, defaults: Mapping[str, float], settings: RoiSettings) -> RoiReport:
     """``defaults`` maps each tool to its declared ``minutes_saved``."""
     in_period = period.holds(col(ToolCall.created_at))
+    invalid = col(ToolCall.category) == INVALID_ARGUMENTS
     by_action = dict(
         session.execute(
-            select(col(ToolCall.action), func.count()).where(in_period).group_by(col(ToolCall.action))
+            select(col(ToolCall.action), func.count())
+            .where(in_period, sa.or_(col(ToolCall.category).is_(None), sa.not_(invalid)))
+            .group_by(col(ToolCall.action))
         ).all()
     )
+    invalid_calls = session.execute(select(func.count()).select_from(ToolCall).where(in_period, invalid)).scalar_one()
     ran = session.execute(
         select(col(ToolCall.tool), func.count())
         .where(
@@ -130,6 +138,7 @@ def roi_report(session: Session, period: Period, *, defaults: Mapping[str, float
         settings=settings,
         automatic_calls=int(by_action.get(Action.ALLOW.value, 0)),
         blocked_calls=int(by_action.get(Action.BLOCK.value, 0)),
+        invalid_calls=int(invalid_calls),
         savings=savings,
         decisions=int(decisions),
     )

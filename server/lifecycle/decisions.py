@@ -6,7 +6,16 @@ row count checked) and appends the audit event. Two people deciding at once: exa
 other gets :class:`Conflict`.
 
 Approvals are bound to the argument hash they were given for: when a reviewer edits the arguments,
-earlier approvals of the old arguments stop counting toward the quorum.
+earlier approvals of the old arguments stop counting toward the quorum. An edit re-routes the call:
+everything the policy derives from the arguments (action, risk, queue, owner, required approvals,
+exposure, priority, summary) is taken from the new verdict, and an edited call needs at least one
+approval from a person other than its editor (its quorum is at least two).
+
+Who is deciding is compared by identity key (server/text/identity.py), so "Ana", "ana" and "аna"
+with a Cyrillic letter are one person for separation of duties.
+
+The rules a surface applies before calling here (override reasons, argument-hash binding, edit
+validation) live in server/review/; this module enforces what must hold under the row lock.
 """
 
 from __future__ import annotations
@@ -30,11 +39,21 @@ from server.policy.types import Action, Verdict
 from server.store import audit
 from server.store.db import Store
 from server.store.models import Decision, ToolCall
+from server.text.identity import identity_key
 
 T = TypeVar("T")
 
-# Re-classifies edited arguments: validates them (raising InvalidDecision) and returns the new verdict.
-Reclassify = Callable[[ToolCall, dict[str, Any]], Verdict]
+# Re-classifies edited arguments: validates them (raising InvalidDecision) and returns the new verdict
+# and the call's new summary (its title on every page and in the audit).
+Reclassify = Callable[[ToolCall, dict[str, Any]], tuple[Verdict, str]]
+# An edited call needs a person besides its editor, so its quorum is never below this.
+EDITED_QUORUM = 2
+
+
+def requested_by(call: ToolCall, name: str) -> bool:
+    """Whether ``name`` is the person the call was made for (on_behalf_of, or the agent's bound person)."""
+    key = identity_key(name)
+    return any(other is not None and identity_key(other) == key for other in (call.on_behalf_of, call.bound_person))
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ def compare_and_set(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"call {call.id} is no longer {expected}")
-    call.status = new.value
+    call.status = new
     call.updated_at = now
     for name, value in values.items():
         setattr(call, name, value)
@@ -139,22 +158,24 @@ def approve(
     edited_arguments: dict[str, Any] | None = None,
     reclassify: Reclassify | None = None,
     expected_args_hash: str | None = None,
+    via: dict[str, Any] | None = None,
 ) -> DecisionOutcome:
     """Record one person's approval; approve the call when the quorum of distinct people is reached.
 
     ``expected_args_hash`` is the hash of the arguments the person looked at: when someone edited the
     call since, the approval is refused (checked under the row lock, so nobody approves unseen arguments).
+    ``via`` (channel, client address) goes into the audit event.
 
     Raises:
         CallNotFound, Conflict, Forbidden, InvalidDecision (see errors.py).
     """
 
     def decide(session: Session, call: ToolCall) -> DecisionOutcome:
-        if call.on_behalf_of is not None and call.on_behalf_of == person.name:
+        if requested_by(call, person.name):
             raise Forbidden("you requested this call; someone else must approve it")
         if expected_args_hash is not None and expected_args_hash != call.args_hash:
             raise Conflict("the call's arguments changed since you opened it (someone edited it); review it again")
-        return _approve_held(store, session, call, person, reason, override_reason, edited_arguments, reclassify)
+        return _approve_held(store, session, call, person, reason, override_reason, edited_arguments, reclassify, via)
 
     return _decide(store, call_id, person, decide)
 
@@ -184,6 +205,7 @@ def _approve_held(
     override_reason: str | None,
     edited_arguments: dict[str, Any] | None,
     reclassify: Reclassify | None,
+    via: dict[str, Any] | None,
 ) -> DecisionOutcome:
     now = store.now()
     changes: list[dict[str, Any]] | None = None
@@ -192,11 +214,11 @@ def _approve_held(
     if edited_arguments is not None and edited_text != call.arguments:
         if reclassify is None:
             raise InvalidDecision("this call cannot be edited here")
-        verdict = reclassify(call, edited_arguments)
+        verdict, summary = reclassify(call, edited_arguments)
         if verdict.action == Action.BLOCK:
             raise InvalidDecision(f"the edited call would be blocked: {verdict.reason}")
         changes = argument_diff(json.loads(call.arguments), edited_arguments)
-        edit_values = _apply_edit(call, edited_text, verdict)
+        edit_values = _apply_edit(call, edited_text, verdict, summary)
     if session.exec(
         select(Decision).where(
             Decision.call_id == call.id, Decision.actor == person.name, Decision.args_hash == call.args_hash
@@ -239,26 +261,67 @@ def _approve_held(
         actor_kind="person",
         reason=reason,
         override_reason=override_reason,
-        data={"approvals": approvals, "required": call.required_approvals, "diff": changes},
+        data=_event_data(
+            {"approvals": approvals, "required": call.required_approvals, "diff": changes},
+            edit=_routing(call) if changes is not None else None,
+            via=via,
+        ),
     )
     return DecisionOutcome(call, complete, approvals, call.required_approvals, changes)
 
 
-def _apply_edit(call: ToolCall, arguments_text: str, verdict: Verdict) -> dict[str, Any]:
-    """Apply a reviewer's edit to the row in memory; the changed columns, for the guarded UPDATE."""
+def _apply_edit(call: ToolCall, arguments_text: str, verdict: Verdict, summary: str) -> dict[str, Any]:
+    """Apply a reviewer's edit to the row in memory; the changed columns, for the guarded UPDATE.
+
+    Everything the policy derives from the arguments follows the new verdict (a payment raised above
+    the two-person threshold moves to its queue and needs two), and the quorum is at least two: the
+    editor's own approval never suffices.
+    """
     values = {
         "arguments": arguments_text,
         "args_hash": sha256_hex(arguments_text),
+        "summary": summary[:500],
         "verdict": verdict.model_dump(mode="json"),
-        "required_approvals": max(call.required_approvals, verdict.required_approvals),
+        "action": verdict.action.value,
+        "risk": verdict.risk.value,
+        "queue": verdict.queue,
+        "owner": verdict.owner,
+        "category": verdict.category,
+        "required_approvals": max(verdict.required_approvals, EDITED_QUORUM),
         "exposure_amount": verdict.exposure.amount if verdict.exposure else None,
         "exposure_currency": verdict.exposure.currency if verdict.exposure else None,
-        "risk": verdict.risk.value,
+        "customer": verdict.customer,
+        "customer_impact": verdict.customer_impact.value,
         "priority": verdict.priority,
+        "policy_version": verdict.policy_version,
     }
     for name, value in values.items():
         setattr(call, name, value)
     return values
+
+
+def _routing(call: ToolCall) -> dict[str, Any]:
+    """What an edit re-derived, for the audit event (the new title and route of the call)."""
+    return {
+        "summary": call.summary,
+        "queue": call.queue,
+        "risk": call.risk,
+        "action": call.action,
+        "required_approvals": call.required_approvals,
+        "exposure_amount": call.exposure_amount,
+        "exposure_currency": call.exposure_currency,
+        "priority": call.priority,
+    }
+
+
+def _event_data(
+    data: dict[str, Any], *, edit: dict[str, Any] | None = None, via: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    if edit is not None:
+        data["edit"] = edit
+    if via is not None:
+        data["via"] = via
+    return data
 
 
 def _update_held(session: Session, call: ToolCall, now: datetime, **values: Any) -> None:
@@ -278,7 +341,7 @@ def _check_may_decide(call: ToolCall, person: Person) -> None:
         raise Forbidden(f"you do not review the {call.queue!r} queue")
 
 
-def reject(store: Store, call_id: str, person: Person, *, reason: str) -> ToolCall:
+def reject(store: Store, call_id: str, person: Person, *, reason: str, via: dict[str, Any] | None = None) -> ToolCall:
     """Reject a held call; a reason is required. Any single rejection is final."""
     if not reason or not reason.strip():
         raise InvalidDecision("a rejection needs a reason")
@@ -315,6 +378,7 @@ def reject(store: Store, call_id: str, person: Person, *, reason: str) -> ToolCa
             actor=person.name,
             actor_kind="person",
             reason=reason,
+            data=_event_data({}, via=via) or None,
         )
         return call
 

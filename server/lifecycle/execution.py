@@ -6,6 +6,10 @@
    derived from the call id.
 3. **Finish**: EXECUTING -> SUCCEEDED | FAILED, only by the holder of the claim token.
 
+While the kill switch is on (server/overrides.py), act tools are never claimed by any path (the
+approving request, the sweep of approved calls nobody ran, crash recovery): such a call stays
+APPROVED, the packet says why, and the sweep runs it once the switch is turned off.
+
 A crash between 1 and 3 leaves the call EXECUTING with a lease that runs out. :func:`recover` then
 re-runs tools that declared idempotency (same key, so the tool acts at most once) and marks the
 others UNKNOWN_OUTCOME for a person: we cannot know whether they acted, so we never guess.
@@ -52,6 +56,12 @@ class ToolRefused(Exception):
 ToolRunner = Callable[[str, dict[str, Any], str | None], ToolOutcome]
 # Whether a tool accepts an idempotency key (so it may be retried safely after a crash).
 IsIdempotent = Callable[[str], bool]
+# Why a tool may not run now (the kill switch), or None when it may.
+Stopped = Callable[[str], str | None]
+
+
+def _never_stopped(_tool: str) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -68,12 +78,19 @@ class Executor:
     """Claims, runs and finishes approved calls. One per process; safe to share between threads."""
 
     def __init__(
-        self, store: Store, run: ToolRunner, is_idempotent: IsIdempotent, *, lease: timedelta = DEFAULT_LEASE
+        self,
+        store: Store,
+        run: ToolRunner,
+        is_idempotent: IsIdempotent,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        stopped: Stopped = _never_stopped,
     ) -> None:
         self.store = store
         self.run_tool = run
         self.is_idempotent = is_idempotent
         self.lease = lease
+        self.stopped = stopped
 
     def claim(self, call_id: str) -> Claim | None:
         """Take the call for execution, or None when it is not APPROVED (someone else has it)."""
@@ -81,7 +98,7 @@ class Executor:
         try:
             with self.store.write() as session:
                 call = session.get(ToolCall, call_id, with_for_update=True)
-                if call is None or call.status != CallStatus.APPROVED:
+                if call is None or call.status != CallStatus.APPROVED or self.stopped(call.tool) is not None:
                     return None
                 now = self.store.now()
                 compare_and_set(
@@ -163,7 +180,7 @@ class Executor:
             claim = self._reclaim(call_id)
             if claim is not None:
                 resolved.append(self.run(claim))
-            else:
+            else:  # not retryable: a person must check (marking it runs nothing)
                 call = self._mark_unknown(call_id)
                 if call is not None:
                     resolved.append(call)
@@ -174,6 +191,8 @@ class Executor:
             call = session.get(ToolCall, call_id, with_for_update=True)
             now = self.store.now()
             if not _stale(call, now) or call is None or not self.is_idempotent(call.tool):
+                return None
+            if self.stopped(call.tool) is not None:  # retried once the kill switch is off
                 return None
             token = uuid.uuid4().hex
             result = session.execute(

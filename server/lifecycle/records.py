@@ -30,12 +30,16 @@ class NewCall:
     agent: str
     server: str = "countersign"
     on_behalf_of: str | None = None
+    # The person the agent's token is bound to (`agent add --for`); set for calls people decide.
+    bound_person: str | None = None
     justification: Justification = field(default_factory=Justification)
     summary: str = ""
 
 
 # The category of calls refused because their arguments did not fit the tool (never classified).
 INVALID_ARGUMENTS = "invalid-arguments"
+# The category of calls to a tool the gateway does not know (never classified, never run).
+UNKNOWN_TOOL = "unknown-tool"
 
 
 def new_call_id() -> str:
@@ -65,6 +69,7 @@ def new_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) ->
         "server": new.server,
         "agent": new.agent,
         "on_behalf_of": new.on_behalf_of,
+        "bound_person": new.bound_person,
         "summary": new.summary[:500],
         "proposed_arguments": args_text,
         "arguments": args_text,
@@ -128,6 +133,13 @@ def insert(
 
 def first_event(row: Mapping[str, Any], *, event_type: str, reason: str) -> dict[str, Any]:
     """The audit event that records a call's arrival: what was asked, by whom, and what the policy said."""
+    event = _first_event(row, event_type=event_type, reason=reason)
+    if row.get("bound_person"):
+        event["data"]["bound_person"] = row["bound_person"]
+    return event
+
+
+def _first_event(row: Mapping[str, Any], *, event_type: str, reason: str) -> dict[str, Any]:
     return {
         "at": row["created_at"],
         "event_type": event_type,

@@ -84,6 +84,21 @@ def parse_call(spec: ToolSpec, arguments: object, validators: Validators) -> Par
     return ParsedCall(parsed, justification)
 
 
+def parse_upstream_call(schema: dict[str, Any], arguments: object, check: Any) -> ParsedCall:
+    """Split an upstream tool's arguments; ``check(args)`` validates against its schema (raises ToolInputError).
+
+    ``justification`` is ours only when the upstream does not take an argument of that name itself.
+    """
+    raw = dict(as_object(arguments))
+    ours = JUSTIFICATION not in schema.get("properties", {})
+    justification = parse_justification(raw.pop(JUSTIFICATION, None)) if ours else Justification()
+    try:
+        check(raw)
+    except ToolInputError as exc:
+        raise ArgumentError(exc.message, field=exc.field) from exc
+    return ParsedCall(raw, justification)
+
+
 def parse_justification(value: object) -> Justification:
     if value is None:
         return Justification()

@@ -154,3 +154,17 @@ def gateway_tools() -> list[types.Tool]:
             annotations=read_only,
         ),
     ]
+
+
+def upstream_tool(listed: str, tool: types.Tool) -> types.Tool:
+    """An upstream tool as agents see it: its own definition under the listed name, with ``justification``
+    added (unless the upstream uses that argument itself) and the guard note after its description."""
+    schema = copy.deepcopy(tool.input_schema) if isinstance(tool.input_schema, dict) else {"type": "object"}
+    properties = schema.setdefault("properties", {})
+    if JUSTIFICATION not in properties:
+        properties[JUSTIFICATION] = JUSTIFICATION_SCHEMA
+    description = f"{tool.description}\n\n{GUARD_NOTE}" if tool.description else GUARD_NOTE
+    # No outputSchema: clients check structuredContent against it, and a held or blocked call's answer
+    # (pending_approval, blocked...) cannot fit the upstream's shape. The executed result is unchanged.
+    update = {"name": listed, "description": description, "input_schema": schema, "output_schema": None}
+    return tool.model_copy(update=update)

@@ -29,6 +29,7 @@ import mcp_types as types
 from server.lifecycle.diff import argument_diff, describe_diff
 from server.lifecycle.states import WAITING, CallStatus
 from server.store.models import Decision, ToolCall
+from server.upstream import UPSTREAM_RESULT
 
 CALL_META = "countersign/call"
 PENDING = "pending_approval"
@@ -134,6 +135,8 @@ def _note(
 
 
 def _executed(result: Any, is_error: bool, note: dict[str, Any], changes: list[dict[str, Any]]) -> types.CallToolResult:
+    if isinstance(result, dict) and UPSTREAM_RESULT in result:
+        return _upstream(result[UPSTREAM_RESULT], note, changes)
     structured = result if isinstance(result, dict) else {"result": result}
     content: list[types.TextContent] = [_text(_json(structured))]
     if changes:
@@ -148,6 +151,18 @@ def _executed(result: Any, is_error: bool, note: dict[str, Any], changes: list[d
     return types.CallToolResult(
         content=content, structured_content=structured, is_error=is_error, meta={CALL_META: note}
     )
+
+
+def _upstream(raw: dict[str, Any], note: dict[str, Any], changes: list[dict[str, Any]]) -> types.CallToolResult:
+    """An upstream tool's own result, unchanged (every content type, structuredContent, isError, _meta);
+    the gateway adds only its note under ``_meta`` and, after an edit, one text line saying so."""
+    result = types.CallToolResult.model_validate(raw)
+    if changes:
+        note["diff"] = changes
+        note["changes"] = describe_diff(changes)
+        extra = _text(f"Note: a person changed the arguments before approving ({note['changes']}).")
+        result = result.model_copy(update={"content": [*result.content, extra]})
+    return result.model_copy(update={"meta": {**(result.meta or {}), CALL_META: note}})
 
 
 def pending(call: ToolCall, *, base_url: str) -> types.CallToolResult:

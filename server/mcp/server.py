@@ -9,9 +9,10 @@ in worker threads; the event loop only waits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -37,12 +38,21 @@ from server.mcp.arguments import (
     as_object,
     check_schema,
     parse_call,
+    parse_upstream_call,
     split_justification,
 )
-from server.mcp.catalog import AWAIT_DECISION, LIST_MY_PENDING, MAX_WAIT_SECONDS, Catalog, build_catalog
+from server.mcp.catalog import (
+    AWAIT_DECISION,
+    LIST_MY_PENDING,
+    MAX_WAIT_SECONDS,
+    Catalog,
+    build_catalog,
+    upstream_tool,
+)
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
+from server.upstream.tools import FORWARD_PROGRESS
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +126,29 @@ class GuardedTools:
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=list(self.catalog.tools))
+        return types.ListToolsResult(tools=[*self.catalog.tools, *self._upstream_tools()])
+
+    def _upstream_tools(self) -> list[types.Tool]:
+        external = self.gateway.external
+        return [upstream_tool(name, tool) for name, tool in external.definitions()] if external is not None else []
+
+    def _parse_upstream(self, name: str, arguments: object) -> ParsedCall:
+        """An upstream MCP server's tool: checked against its own schema. Raises ArgumentError."""
+        external = self.gateway.external
+        assert external is not None
+        schema = next((tool.input_schema for listed, tool in external.definitions() if listed == name), None)
+        parsed = parse_upstream_call(schema or {}, arguments, lambda args: external.check(name, args))
+        try:
+            canonical_json(parsed.arguments)
+        except ValueError as exc:
+            raise ArgumentError("arguments: numbers must be finite") from exc
+        return parsed
+
+    def listed_schema(self, name: str) -> dict[str, Any] | None:
+        schema = self.catalog.listed_schema(name)
+        if schema is None and self.gateway.external is not None and self.gateway.external.owns(name):
+            schema = next((t.input_schema for t in self._upstream_tools() if t.name == name), None)
+        return schema
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -152,10 +184,15 @@ class GuardedTools:
         self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity, name: str, arguments: object
     ) -> types.CallToolResult:
         spec = self.gateway.registry.get(name)
-        if spec is None:
-            return outcomes.gateway_error(f"Unknown tool {name!r}; call tools/list to see the tools you can use.")
+        external = self.gateway.external if spec is None else None
+        if spec is None and (external is None or not external.owns(name)):
+            error = f"Unknown tool {name!r}; call tools/list to see the tools you can use."
+            await self._record(self.gateway.record_unknown, identity, name, arguments, error)
+            return outcomes.gateway_error(error)
         try:
-            parsed = _parse(spec, arguments, self.validators)
+            parsed = (
+                _parse(spec, arguments, self.validators) if spec is not None else self._parse_upstream(name, arguments)
+            )
         except ArgumentError as exc:
             call_id = await self._record_invalid(identity, name, arguments, exc.message)
             return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=call_id)
@@ -166,7 +203,12 @@ class GuardedTools:
             on_behalf_of=identity.on_behalf_of,
             justification=parsed.justification,
         )
-        submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+        token = FORWARD_PROGRESS.set(_forwarder(ctx)) if external is not None else None
+        try:
+            submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+        finally:
+            if token is not None:
+                FORWARD_PROGRESS.reset(token)
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
             return outcomes.ran_now(submission.ran)
         call = submission.call
@@ -176,16 +218,27 @@ class GuardedTools:
         return await self._result(call)
 
     async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:
+        return await self._record(self.gateway.record_invalid, identity, name, arguments, error)
+
+    async def _record(
+        self,
+        record: Callable[[NewCall, str], ToolCall],
+        identity: AgentIdentity,
+        name: str,
+        arguments: object,
+        error: str,
+    ) -> str | None:
+        """Record a refused call (never run); the refusal stands even when it cannot be recorded."""
         new = NewCall(
-            tool=name,
+            tool=name[:200],
             arguments=split_justification(arguments),
             agent=identity.agent,
             on_behalf_of=identity.on_behalf_of,
         )
         try:
-            row = await anyio.to_thread.run_sync(self.gateway.record_invalid, new, error)
+            row = await anyio.to_thread.run_sync(record, new, error)
         except (ValueError, StoreUnavailable):  # unrecordable arguments (NaN...) or no database: still refuse
-            logger.warning("could not record invalid arguments for %s", name, exc_info=True)
+            logger.warning("could not record the refused call of %s", name, exc_info=True)
             return None
         return row.id
 
@@ -260,6 +313,22 @@ async def _progress(ctx: ServerRequestContext[Any, Any], progress: float, total:
         logger.debug("progress for a held call could not be delivered")
 
 
+def _forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
+    """Forward an upstream's progress (reported on the upstream hub's thread) to this request's client."""
+    loop = asyncio.get_running_loop()
+
+    def forward(progress: float, total: float | None, message: str | None) -> None:
+        async def send() -> None:
+            try:
+                await ctx.session.report_progress(progress, total, message)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                logger.debug("upstream progress could not be delivered")
+
+        asyncio.run_coroutine_threadsafe(send(), loop)
+
+    return forward
+
+
 def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: ResolveAgent) -> Server[Any]:
     """The MCP server for one gateway. ``resolve_agent`` says who each request comes from."""
     tools = GuardedTools(
@@ -272,7 +341,7 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
         instructions=INSTRUCTIONS,
         on_list_tools=tools.list_tools,
         on_call_tool=tools.call_tool,
-        get_tool_input_schema=tools.catalog.listed_schema,
+        get_tool_input_schema=tools.listed_schema,
     )
     server.middleware.append(NonObjectArguments())
     # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).

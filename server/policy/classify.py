@@ -148,6 +148,7 @@ def _decide(
         customer_impact=impact,
         priority=base_priority(exposure=facts.exposure, impact=impact, risk=risk, justification=facts.justification),
         matched_rules=tuple(s.id for s in specs),
+        override_decided=override is not None and override.action == action,
         category=_first([*(s.category for s in specs), tool.category]),
         reasons=tuple(reasons),
         sla_seconds=min(slas) if slas else policy.defaults.sla,

@@ -22,8 +22,9 @@ from cel import stdlib
 
 from server.policy.matches import METHOD_ALIAS, InvalidPattern, regex_matches, route_matches
 from server.policy.types import CallFacts
+from server.text import is_ascii_tree, readable, readable_tree, tree_facts
 
-VARIABLES = ("tool", "args", "agent", "server", "justification", "exposure", "customer", "category")
+VARIABLES = ("tool", "args", "agent", "server", "justification", "exposure", "customer", "category", "text")
 # Much longer expressions have crashed the CEL parser (a Rust panic while formatting a syntax error).
 MAX_EXPRESSION_LENGTH = 10_000
 
@@ -159,6 +160,35 @@ def _exposure(facts: CallFacts) -> dict[str, Any] | None:
     return {"amount": exposure.amount, "currency": exposure.currency} if exposure is not None else None
 
 
+def _text(facts: CallFacts) -> dict[str, Any]:
+    """Text as a person reads it (server/text): only built for the rules that read ``text``."""
+    justification = facts.justification
+    evidence = [
+        {"source": item.source, "excerpt": item.excerpt or "", "url": item.url or ""} for item in justification.evidence
+    ]
+    reason = justification.reason or ""
+    on_behalf_of = facts.on_behalf_of or ""
+    everything = [facts.args, reason, evidence, on_behalf_of]
+    if is_ascii_tree(everything):  # the common case: nothing to normalise, nothing hidden
+        return {
+            "args": facts.args,
+            "reason": reason,
+            "evidence": evidence,
+            "on_behalf_of": on_behalf_of,
+            "hidden": False,
+            "mixed_script": False,
+        }
+    found = tree_facts(everything)
+    return {
+        "args": readable_tree(facts.args),
+        "reason": readable(reason),
+        "evidence": readable_tree(evidence),
+        "on_behalf_of": readable(on_behalf_of),
+        "hidden": found.hidden,
+        "mixed_script": found.mixed_script,
+    }
+
+
 _READERS: Mapping[str, Callable[[CallFacts], Any]] = MappingProxyType(
     {
         "tool": lambda facts: facts.tool,
@@ -169,6 +199,7 @@ _READERS: Mapping[str, Callable[[CallFacts], Any]] = MappingProxyType(
         "exposure": _exposure,
         "customer": lambda facts: facts.customer or "",
         "category": lambda facts: facts.category or "",
+        "text": _text,
     }
 )
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from server.policy.compiled import CompiledRule, Policy
+from server.policy.declared import compile_value
 from server.policy.expressions import ConditionSyntaxError, compile_condition
 from server.policy.model import Defaults, PolicyFile, QueueSpec, ToolEntry
 from server.policy.problems import PolicyError, Problem
@@ -164,6 +165,7 @@ def _check_references(merged: _Merged, files: list[_File], problems: list[Proble
         check_queue(merged.defaults.queue, merged.defaults_from, ("defaults", "queue"))
     for name, (tool, f) in merged.tools.items():
         check_queue(tool.queue, f, ("tools", name, "queue"))
+        problems.extend(_declaration_problems(name, tool, f))
     for name, (queue, f) in merged.queues.items():
         if queue.notify is not None:
             check_queue(queue.notify.escalate_to, f, ("queues", name, "notify", "escalate_to"))
@@ -174,6 +176,26 @@ def _check_references(merged: _Merged, files: list[_File], problems: list[Proble
                 if tool_name not in merged.tools:
                     message = f"rule applies to tool {tool_name!r}, which has no entry under `tools:`"
                     problems.append(f.problem(message, ("rules", index, "tools", at), spec.id))
+
+
+def _declaration_problems(name: str, tool: ToolEntry, f: _File) -> list[Problem]:
+    """An upstream tool's declared exposure and preview arguments must compile (CEL over ``args``)."""
+    expressions: list[tuple[tuple[str, ...], str]] = []
+    if tool.exposure is not None:
+        expressions += [
+            (("exposure", "amount"), tool.exposure.amount),
+            (("exposure", "currency"), tool.exposure.currency),
+        ]
+    if tool.preview is not None:
+        expressions.append((("preview", "arguments"), tool.preview.arguments))
+    found = []
+    for path, source in expressions:
+        try:
+            compile_value(source)
+        except ValueError as exc:
+            message = f"{'.'.join(path)}: {str(exc).splitlines()[0]}"
+            found.append(f.problem(message, ("tools", name, *path)))
+    return found
 
 
 def _compile_rules(files: list[_File], problems: list[Problem]) -> list[CompiledRule]:

@@ -113,12 +113,43 @@ class _Routing(_Strict):
     reason: Text | None = None
 
 
+class ExposureSpec(_Strict):
+    """CEL expressions over ``args`` giving the money at stake, e.g. ``args.amount / 100``."""
+
+    amount: Expression
+    currency: Expression
+
+
+class IdempotencySpec(_Strict):
+    """Where the tool takes the idempotency key the gateway derives from the call id."""
+
+    argument: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PreviewSpec(_Strict):
+    """A read-only tool (listed name) whose result shows reviewers the current state; ``arguments`` is a
+    CEL expression over ``args`` returning its arguments, e.g. ``{"path": args.path}``."""
+
+    tool: ToolName
+    arguments: Expression = "{}"
+
+
 class ToolEntry(_Routing):
-    """A tool the policy knows. Tools without an entry are blocked."""
+    """A tool the policy knows. Tools without an entry are blocked.
+
+    ``kind``, ``exposure``, ``subject``, ``idempotency`` and ``preview`` declare for a tool from an
+    upstream MCP server what tools in tools/ declare in code; they are ignored for those. (``kind`` is
+    read/prepare/act; ``category`` is the exception category reviewers group by.)
+    """
 
     action: Action
     risk: Risk
     customer_impact: Impact = Impact.NONE
+    kind: Literal["read", "prepare", "act"] | None = None
+    exposure: ExposureSpec | None = None
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    idempotency: IdempotencySpec | None = None
+    preview: PreviewSpec | None = None
 
 
 class RuleSpec(_Routing):

@@ -85,6 +85,8 @@ class CallFacts(BaseModel):
     customer: str | None = None
     # The tool's declared category in tools/ (read, prepare, act), when known.
     category: str | None = None
+    # The person the agent says it acts for (MCP _meta "countersign/on_behalf_of"), when it says so.
+    on_behalf_of: str | None = None
 
 
 class ToolOverride(BaseModel):
@@ -115,6 +117,8 @@ class Verdict(BaseModel):
     # Higher is reviewed first; see server/policy/priority.py for the formula.
     priority: float = 0.0
     matched_rules: tuple[str, ...] = ()
+    # An admin's tool override voted for the winning action (its reason comes first in ``reasons``).
+    override_decided: bool = False
     category: str | None = None
     reasons: tuple[str, ...] = ()
     sla_seconds: int = 4 * 3600

@@ -214,13 +214,27 @@ def export_jsonl(session: Session, *, batch: int = 1000) -> Iterator[str]:
         yield canonical_json(row) + "\n"
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text a spreadsheet shows as text: a leading single quote defuses a would-be formula.
+
+    For CSV only; the JSON Lines export stays byte-exact, since it is what the chain is verified on.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_csv(session: Session, *, batch: int = 1000) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     for row in export_rows(session, batch=batch):
         row["data"] = canonical_json(row["data"]) if row["data"] is not None else ""
-        writer.writerow(row)
+        writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

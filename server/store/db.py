@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -29,6 +31,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class StoreUnavailable(RuntimeError):
     """The database cannot be reached or written. Callers fail closed."""
+
+
+class StoreNotReady(RuntimeError):
+    """The database is reachable but its schema is missing or older than this version's."""
 
 
 def alembic_config(connection: sa.Connection) -> Config:
@@ -47,6 +53,30 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_config(connection), "head")
 
 
+def require_schema(engine: Engine) -> None:
+    """Refuse a database this version has not set up, before a query fails on a missing table.
+
+    Raises:
+        StoreNotReady: no schema, or an older one (readers never migrate what they read).
+        StoreUnavailable: the database cannot be reached.
+    """
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if current is None:
+        raise StoreNotReady("the database has no Countersign schema yet; `countersign serve` creates it on start")
+    if current != head:
+        raise StoreNotReady(
+            f"the database schema is at revision {current}, this version needs {head}; "
+            "`countersign serve` upgrades it on start"
+        )
+
+
 class Store:
     """Database access for the whole gateway. Thread-safe; one per process."""
 
@@ -60,6 +90,21 @@ class Store:
         engine = make_engine(url)
         if migrate_schema:
             migrate(engine)
+        return cls(engine, clock=clock)
+
+    @classmethod
+    def open_existing(cls, url: str, *, clock: Callable[[], datetime] = utcnow) -> Store:
+        """Open a database this version has already set up, for reading it as it is (never migrated).
+
+        Raises:
+            StoreNotReady, StoreUnavailable: see :func:`require_schema`.
+        """
+        engine = make_engine(url)
+        try:
+            require_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, clock=clock)
 
     def now(self) -> datetime:

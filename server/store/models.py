@@ -10,9 +10,30 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
 
-from server.store.types import UTCDateTime, utcnow
+from server.lifecycle.states import CallStatus
+from server.policy.types import Action, Risk
+from server.store.types import EnumText, UTCDateTime, utcnow
+
+# The partial index's condition, written the same way in queries so both databases can use it.
+HELD_ONLY = "status = 'held'"
+HELD_INDEX_COLUMNS = (
+    "status",
+    "priority",
+    "sla_due_at",
+    "created_at",
+    "id",
+    "expires_at",
+    "updated_at",
+    "queue",
+    "owner",
+    "tool",
+    "risk",
+    "category",
+    "agent",
+)
 
 
 def _json() -> Any:
@@ -28,6 +49,15 @@ class ToolCall(SQLModel, table=True):
         sa.Index("ix_tool_call_agent_status", "agent", "status"),
         sa.Index("ix_tool_call_tool_created", "tool", "created_at"),
         sa.Index("ix_tool_call_action_created", "action", "created_at"),  # insights scan by period
+        sa.Index("ix_tool_call_created_id", "created_at", "id"),  # GET /api/calls: newest first
+        # The review queue, read from this index alone: held calls only (a few percent of the table, and
+        # never touched by allowed calls), with every column the queue ranks, filters, counts and pages by.
+        sa.Index(
+            "ix_tool_call_held",
+            *HELD_INDEX_COLUMNS,
+            sqlite_where=sa.text(HELD_ONLY),
+            postgresql_where=sa.text(HELD_ONLY),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -35,6 +65,8 @@ class ToolCall(SQLModel, table=True):
     server: str = Field(default="countersign", max_length=200)
     agent: str = Field(max_length=200)
     on_behalf_of: str | None = Field(default=None, max_length=200)
+    # The person an admin bound the agent's token to (`agent add --for`): never an approver of this call.
+    bound_person: str | None = Field(default=None, max_length=200)
     summary: str = Field(default="", max_length=500)
     # What the agent proposed, and what will run (equal unless a reviewer edited it).
     proposed_arguments: str = Field(sa_type=sa.Text)
@@ -45,8 +77,9 @@ class ToolCall(SQLModel, table=True):
     evidence_count: int = 0
     # The verdict, kept whole, plus the fields queues filter and sort on.
     verdict: dict[str, Any] | None = _json()
-    action: str = Field(max_length=10)
-    risk: str = Field(max_length=10)
+    # Stored as VARCHAR; the enum is enforced on write and restored on read (server/store/types.py).
+    action: Action = Field(sa_type=EnumText(Action, 10))
+    risk: Risk = Field(sa_type=EnumText(Risk, 10))
     queue: str = Field(default="default", max_length=100, index=True)
     owner: str | None = Field(default=None, max_length=100)
     category: str | None = Field(default=None, max_length=100)
@@ -58,7 +91,7 @@ class ToolCall(SQLModel, table=True):
     customer_impact: str = Field(default="none", max_length=10)
     priority: float = 0.0
     policy_version: str = Field(default="", max_length=64)
-    status: str = Field(max_length=20, index=True)
+    status: CallStatus = Field(sa_type=EnumText(CallStatus, 20), index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sla_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -73,6 +106,13 @@ class ToolCall(SQLModel, table=True):
     result: dict[str, Any] | None = _json()
     is_error: bool = False
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+def listing_only() -> list[Any]:
+    """Load options for lists of calls: the bulky columns (arguments, verdict, result...) stay unread,
+    and reading one raises instead of quietly querying again for every row."""
+    bulky = ("proposed_arguments", "arguments", "justification", "verdict", "result", "error")
+    return [defer(getattr(ToolCall, name), raiseload=True) for name in bulky]
 
 
 class Decision(SQLModel, table=True):
@@ -143,6 +183,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     principal_kind: str = Field(max_length=10)  # agent | person
     principal: str = Field(max_length=200, index=True)
+    # For an agent token: the person it works for (`agent add --for`), who may never approve its calls.
+    person: str | None = Field(default=None, max_length=200)
     label: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -257,3 +299,23 @@ class NotifyDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UpstreamPin(SQLModel, table=True):
+    """The accepted definition of one upstream tool (trust on first use), and a changed one awaiting an admin.
+
+    ``pinned_hash`` is the only definition the tool may run under; a different one served since is
+    kept in ``pending_*`` until ``countersign upstream accept`` makes it the pin. Shared by every instance.
+    """
+
+    __tablename__ = "upstream_pin"
+
+    tool: str = Field(primary_key=True, max_length=200)  # the listed name, UPSTREAM__tool
+    upstream: str = Field(max_length=100, index=True)
+    upstream_tool: str = Field(max_length=500)
+    pinned_hash: str = Field(max_length=64)
+    pinned_definition: dict[str, Any] | None = _json()
+    pinned_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    pending_hash: str | None = Field(default=None, max_length=64)
+    pending_definition: dict[str, Any] | None = _json()
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -71,7 +71,7 @@ def seed(gateway: Gateway, clock: Clock) -> Ledger:
     for i in range(25):
         held = _hold(gateway, clock, ledger, "refund", {"order_id": f"O-{i}", "amount": 100.0, "currency": "EUR"})
         clock.advance(minutes=10 * (i % 9 + 1))
-        gateway.approve(held.call_id, RITA)
+        gateway.approve(held.call_id, RITA, override_reason="checked the warnings")
         _settle(ledger, held, clock, "approved", ("rita", "approve", False, None))
 
     # Emails: 4 approved, 4 edited, 3 rejected (two share a reason up to case and spaces); one more
@@ -82,11 +82,19 @@ def seed(gateway: Gateway, clock: Clock) -> Ledger:
         held = _hold(gateway, clock, ledger, "email", {"to": f"c{i}@example.com", "body": "Hello"})
         clock.advance(minutes=30 * (i + 1))
         if outcome == "approved":
-            gateway.approve(held.call_id, SAM)
+            gateway.approve(held.call_id, SAM, override_reason="checked the warnings")
             _settle(ledger, held, clock, outcome, ("sam", "approve", False, None))
         elif outcome == "edited":
-            gateway.approve(held.call_id, SAM, arguments={"to": f"c{i}@example.com", "body": "Hello, kindly"})
-            _settle(ledger, held, clock, outcome, ("sam", "approve", True, None))
+            gateway.approve(
+                held.call_id,
+                SAM,
+                arguments={"to": f"c{i}@example.com", "body": "Hello, kindly"},
+                override_reason="checked the warnings",
+            )
+            ledger.decisions.append(("sam", "approve", True, None))
+            # An edited call needs someone besides its editor.
+            gateway.approve(held.call_id, RITA, override_reason="checked the warnings")
+            _settle(ledger, held, clock, outcome, ("rita", "approve", False, None))
         elif outcome == "rejected":
             reason = next(reasons)
             gateway.reject(held.call_id, SAM, reason=reason)
@@ -102,7 +110,7 @@ def seed(gateway: Gateway, clock: Clock) -> Ledger:
         for i in range(3)
     ]
     clock.advance(minutes=5)
-    gateway.approve(big[0].call_id, SAM)
+    gateway.approve(big[0].call_id, SAM, override_reason="checked the warnings")
     _settle(ledger, big[0], clock, "approved", ("sam", "approve", False, None))
     gateway.reject(big[1].call_id, RITA, reason="Too much")
     _settle(ledger, big[1], clock, "rejected", ("rita", "reject", False, "Too much"))

@@ -11,8 +11,10 @@ from sqlmodel import col, select
 
 from server.gateway import Gateway
 from server.insights import Period, RoiSettings, Thresholds, exception_report, find_candidates, roi_report
+from server.insights.activity import BLOCKED, INVALID, tool_activity
 from server.insights.outcomes import outcome_expr, outcome_of
 from server.insights.roi import load_roi_settings, save_roi_settings
+from server.lifecycle.records import INVALID_ARGUMENTS, NewCall
 from server.store.db import Store
 from server.store.models import AuditEvent, ToolCall
 from tests.admin.history import SLA, Ledger, seed
@@ -157,3 +159,18 @@ def test_a_period_before_the_history_is_empty(store: Store, ledger: Ledger, cloc
     with store.read() as session:
         report = exception_report(session, Period(ledger.start - timedelta(days=2), ledger.start), now=clock.now)
     assert report.totals.held == 0 and report.timing.median_seconds is None and report.workload == []
+
+
+def test_invalid_argument_calls_are_counted_apart_from_the_policys_refusals(
+    store: Store, gateway: Gateway, ledger: Ledger, clock: Clock
+) -> None:
+    for amount in ("lots", "a few"):  # as the MCP surface records a call its schema refuses
+        new = NewCall(tool="refund", arguments={"order_id": "O-9", "amount": amount, "currency": "EUR"}, agent="bot")
+        assert gateway.record_invalid(new, "amount: not a number").category == INVALID_ARGUMENTS
+    period = Period(ledger.start, clock.now + timedelta(seconds=1))
+    with store.read() as session:
+        roi = roi_report(session, period, defaults={}, settings=RoiSettings())
+        activity = tool_activity(session, now=clock.now)
+    assert (roi.blocked_calls, roi.invalid_calls) == (ledger.blocked, 2)
+    assert activity["refund"].last_7_days[INVALID] == 2
+    assert activity["wipe"].last_7_days[BLOCKED] == ledger.blocked

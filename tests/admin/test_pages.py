@@ -121,9 +121,19 @@ def test_replay_link_from_insights_runs_the_replay_of_loosening_the_candidate(le
     assert "25 approved" in result
 
 
-def test_replay_of_a_missing_directory_says_it_does_not_load(admin: Visitor) -> None:
-    page = admin.get("/admin/policy/replay?policies=/no/such/dir&days=30")
+def test_replay_of_a_broken_candidate_says_it_does_not_load(admin: Visitor, runtime: Runtime) -> None:
+    candidate = runtime.settings.replay_root / "broken"
+    candidate.mkdir(parents=True)
+    (candidate / "policy.yaml").write_text("rules: [\n", encoding="utf-8")
+    page = admin.get("/admin/policy/replay?policies=broken&days=30")
     assert page.status_code == 422 and "does not load" in page.text
+
+
+@pytest.mark.parametrize("path", ["/tmp/" + "p" * 900, "/tmp/policies%00.yaml", "policies%1D"])
+def test_replay_of_a_path_the_file_system_refuses_answers_422_with_a_message(admin: Visitor, path: str) -> None:
+    page = admin.get(f"/admin/policy/replay?policies={path}&days=30")
+    assert page.status_code == 422
+    assert any(words in page.text for words in ("too long", "control character", "is not", "no candidate"))
 
 
 def test_insights_page_shows_the_periods_numbers(ledger: Ledger, admin: Visitor) -> None:
@@ -150,7 +160,7 @@ def test_audit_page_filters_and_joins_each_event_with_its_call(ledger: Ledger, a
     edited = next(h for h in ledger.held if h.outcome == "edited")
     page = admin.get(f"/admin/audit?call={edited.call_id}")
     rows = page.text.split('class="audit-row"')[1:]
-    assert len(rows) == 4
+    assert len(rows) == 5  # held, sam edits (approval recorded), rita approves, started, executed
     assert "Hello, kindly" in page.text and "Approved by sam (edited)" in page.text
     rejected = admin.get("/admin/audit?type=rejected&actor=rita")
     assert rejected.text.count('class="audit-row"') == 1 and "Too much" in rejected.text

@@ -99,7 +99,8 @@ def test_a_what_if_on_an_unknown_rule_is_refused(policy_dir: Path) -> None:
 def test_cli_replay_prints_the_same_summary(store: Store, ledger: Ledger, policy_dir: Path, database_url: str) -> None:
     result = CliRunner().invoke(
         app,
-        ["policy", "replay", "--policies", str(policy_dir), "--database-url", database_url, "--tool", "refund=allow"],
+        ["policy", "replay", "--policies", policy_dir.name, "--database-url", database_url, "--tool", "refund=allow"],
+        env={"COUNTERSIGN_POLICY_REPLAY_ROOT": str(policy_dir.parent)},
     )
     assert result.exit_code == 0, result.output
     assert "25 changed" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 import pytest
@@ -70,6 +71,13 @@ async def api(app: FastAPI, token: str | None = None) -> AsyncIterator[httpx2.As
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def seen(call: ToolCall | dict[str, Any], **body: Any) -> dict[str, Any]:
+    """An approval body naming the arguments the approver saw, with an override reason (the refund's
+    preview warns, so the review rules ask for one)."""
+    args_hash = call["args_hash"] if isinstance(call, dict) else call.args_hash
+    return {"args_hash": args_hash, "override_reason": "checked the preview's warning", **body}
 
 
 def held(runtime: Runtime, amount: float = 400.0, *, on_behalf_of: str | None = None) -> ToolCall:

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from server.lifecycle.records import NewCall
 from server.runtime import Runtime
 from server.store.db import Store
-from tests.api.conftest import Tokens, api, auth, held
+from tests.api.conftest import Tokens, api, auth, held, seen
 from tests.clock import Clock
 from tests.mcp.support import make_runtime, make_settings
 from tools.backoffice import ids
@@ -97,8 +97,8 @@ async def test_approving_runs_the_call_once_and_a_second_decision_is_409(
 ) -> None:
     call = held(runtime)
     async with api(app, tokens.fiona) as http:
-        first = await http.post(f"/api/calls/{call.id}/approve", json={"reason": "photos check out"})
-        again = await http.post(f"/api/calls/{call.id}/approve", json={})
+        first = await http.post(f"/api/calls/{call.id}/approve", json=seen(call, reason="photos check out"))
+        again = await http.post(f"/api/calls/{call.id}/approve", json=seen(call))
         reject = await http.post(f"/api/calls/{call.id}/reject", json={"reason": "too late"})
 
     assert first.status_code == 200
@@ -115,7 +115,7 @@ async def test_reject_needs_a_reason(app: FastAPI, runtime: Runtime, tokens: Tok
         missing = await http.post(f"/api/calls/{call.id}/reject", json={})
         blank = await http.post(f"/api/calls/{call.id}/reject", json={"reason": "   "})
         rejected = await http.post(f"/api/calls/{call.id}/reject", json={"reason": "duplicate request"})
-        approve_after = await http.post(f"/api/calls/{call.id}/approve", json={})
+        approve_after = await http.post(f"/api/calls/{call.id}/approve", json=seen(call))
 
     assert missing.status_code == blank.status_code == 422
     assert rejected.status_code == 200 and rejected.json()["call"]["status"] == "rejected"
@@ -126,7 +126,7 @@ async def test_unknown_call_is_404(app: FastAPI, tokens: Tokens) -> None:
     async with api(app, tokens.ada) as http:
         responses = [
             await http.get("/api/calls/nope"),
-            await http.post("/api/calls/nope/approve", json={}),
+            await http.post("/api/calls/nope/approve", json={"args_hash": "0" * 64}),
             await http.post("/api/calls/nope/reject", json={"reason": "x"}),
         ]
     assert [r.status_code for r in responses] == [404, 404, 404]
@@ -137,17 +137,17 @@ async def test_a_reviewer_of_another_queue_may_not_see_or_decide_the_call(
 ) -> None:
     call = held(runtime)
     async with api(app, tokens.sam) as http:
-        seen = await http.get(f"/api/calls/{call.id}")
-        approved = await http.post(f"/api/calls/{call.id}/approve", json={})
+        looked = await http.get(f"/api/calls/{call.id}")
+        approved = await http.post(f"/api/calls/{call.id}/approve", json=seen(call))
         rejected = await http.post(f"/api/calls/{call.id}/reject", json={"reason": "not mine"})
-    assert seen.status_code == approved.status_code == rejected.status_code == 403
+    assert looked.status_code == approved.status_code == rejected.status_code == 403
 
 
 async def test_nobody_approves_their_own_request(app: FastAPI, runtime: Runtime, tokens: Tokens) -> None:
     call = held(runtime, on_behalf_of="fiona")
     async with api(app) as http:
-        own = await http.post(f"/api/calls/{call.id}/approve", json={}, headers=auth(tokens.fiona))
-        other = await http.post(f"/api/calls/{call.id}/approve", json={}, headers=auth(tokens.ada))
+        own = await http.post(f"/api/calls/{call.id}/approve", json=seen(call), headers=auth(tokens.fiona))
+        other = await http.post(f"/api/calls/{call.id}/approve", json=seen(call), headers=auth(tokens.ada))
     assert own.status_code == 403
     assert other.status_code == 200
 
@@ -163,17 +163,22 @@ async def test_an_edit_that_does_not_validate_is_422_and_a_valid_edit_is_approve
         "reason": "half is fair",
     }
     async with api(app, tokens.fiona) as http:
-        negative = await http.post(f"/api/calls/{call.id}/approve", json={"arguments": {**arguments, "amount": -1}})
-        unknown = await http.post(
-            f"/api/calls/{call.id}/approve", json={"arguments": {**arguments, "amount": 1, "x": 1}}
+        negative = await http.post(
+            f"/api/calls/{call.id}/approve", json=seen(call, arguments={**arguments, "amount": -1})
         )
-        good = await http.post(f"/api/calls/{call.id}/approve", json={"arguments": {**arguments, "amount": 200}})
+        unknown = await http.post(
+            f"/api/calls/{call.id}/approve", json=seen(call, arguments={**arguments, "amount": 1, "x": 1})
+        )
+        good = await http.post(f"/api/calls/{call.id}/approve", json=seen(call, arguments={**arguments, "amount": 200}))
+        edited = good.json()["call"]
+        second = await http.post(f"/api/calls/{call.id}/approve", json=seen(edited), headers=auth(tokens.ada))
 
     assert negative.status_code == unknown.status_code == 422
     assert good.status_code == 200, good.text
-    body = good.json()
-    assert {"field": "amount", "before": 400.0, "after": 200.0} in body["diff"]
-    assert body["call"]["result"]["amount"] == "200.00"
+    assert {"field": "amount", "before": 400.0, "after": 200.0} in good.json()["diff"]
+    assert good.json()["approved"] is False  # the editor alone never approves their own edit
+    assert second.status_code == 200, second.text
+    assert second.json()["call"]["result"]["amount"] == "200.00"
 
 
 async def test_approving_an_expired_call_is_409(database_url: str) -> None:
@@ -186,7 +191,7 @@ async def test_approving_an_expired_call_is_409(database_url: str) -> None:
         call = held(runtime)
         clock.advance(days=2)
         async with api(create_app(settings, runtime), token) as http:
-            response = await http.post(f"/api/calls/{call.id}/approve", json={})
+            response = await http.post(f"/api/calls/{call.id}/approve", json=seen(call))
         assert response.status_code == 409
         assert runtime.gateway.get_call(call.id).status == "expired"  # type: ignore[union-attr]
     finally:
@@ -211,9 +216,9 @@ async def test_high_value_payments_need_two_distinct_people(app: FastAPI, runtim
     assert call.required_approvals == 2
     url = f"/api/calls/{call.id}/approve"
     async with api(app) as http:
-        first = await http.post(url, json={"reason": "invoice matches PO"}, headers=auth(tokens.ada))
-        twice = await http.post(url, json={}, headers=auth(tokens.ada))
-        second = await http.post(url, json={"reason": "checked the bank letter"}, headers=auth(fred))
+        first = await http.post(url, json=seen(call, reason="invoice matches PO"), headers=auth(tokens.ada))
+        twice = await http.post(url, json=seen(call), headers=auth(tokens.ada))
+        second = await http.post(url, json=seen(call, reason="checked the bank letter"), headers=auth(fred))
 
     assert first.status_code == 200 and first.json()["approved"] is False and first.json()["approvals"] == 1
     assert twice.status_code == 409

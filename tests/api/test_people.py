@@ -90,3 +90,42 @@ def test_unknown_revoked_and_disabled_tokens_authenticate_nobody(people: People)
 def test_a_person_token_needs_an_existing_user(people: People) -> None:
     with pytest.raises(PeopleError, match="no user"):
         people.create_person_token("ghost")
+
+
+def test_an_agent_bound_to_a_person_records_them_and_an_unknown_person_is_refused(people: People) -> None:
+    people.create_user("alice", "reviewer", password="long enough")
+    people.create_agent_token("alices-agent", for_person="alice")
+    with pytest.raises(PeopleError, match="no user named 'nobody'"):
+        people.create_agent_token("ghost-agent", for_person="nobody")
+    with people.store.read() as session:
+        tokens = session.exec(select(ApiToken).where(ApiToken.principal_kind == "agent")).all()
+        created = session.exec(select(AuditEvent).where(AuditEvent.event_type == "token_created")).all()
+    assert [(t.principal, t.person) for t in tokens] == [("alices-agent", "alice")]
+    assert [e.data["for"] for e in created if e.data and e.data.get("principal") == "alices-agent"] == ["alice"]
+
+
+def test_cli_agent_add_for_binds_the_agent(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from server.cli import app
+
+    monkeypatch.setenv("COUNTERSIGN_DATABASE_URL", database_url)
+    store = Store.open(database_url)
+    try:
+        People(store, hasher=FAST).create_user("alice", "reviewer", password="long enough")
+        added = CliRunner().invoke(app, ["agent", "add", "alices-agent", "--for", "alice"])
+        refused = CliRunner().invoke(app, ["agent", "add", "ghost-agent", "--for", "nobody"])
+        with store.read() as session:
+            bound = session.exec(select(ApiToken.person).where(ApiToken.principal == "alices-agent")).all()
+    finally:
+        store.close()
+    assert added.exit_code == 0, added.output
+    assert "never approve" in added.output and added.output.strip().splitlines()[-1].startswith(AGENT_TOKEN_PREFIX)
+    assert refused.exit_code == 1 and "no user named 'nobody'" in refused.output
+    assert bound == ["alice"]
+
+
+def test_people_know_a_name_as_a_person_reads_it(people: People) -> None:
+    people.create_user("alice", "reviewer", password="long enough")
+    assert people.is_known("ALICE") and people.is_known("al\u200bice")
+    assert not people.is_known("the-ceo")

@@ -76,8 +76,13 @@ def test_edit_the_amount_see_the_diff_then_approve(open_page: Callable[[str], Pa
     expect(page.locator("#changes")).to_contain_text("45.5")
     screenshot(page, "edit-confirm")
     page.click("#confirm-approve")
-    expect(page.locator("#outcome")).to_contain_text("Executed")
-    expect(page.locator("#arguments")).to_contain_text("45.5")
+    expect(page.locator("#done")).to_contain_text("waits for another person")  # never the editor alone
+    expect(page.locator("h1.summary")).to_contain_text("45.50")  # re-titled with the new amount
+    bob = open_page("bob")
+    bob.goto(f"/calls/{call.id}")
+    bob.click("#approve-button")
+    expect(bob.locator("#outcome")).to_contain_text("Executed")
+    expect(bob.locator("#arguments")).to_contain_text("45.5")
     stored = live_server.runtime.gateway.get_call(call.id)
     assert stored is not None and json.loads(stored.arguments)["amount"] == 45.5
 

@@ -35,6 +35,7 @@ def hold(
     required: int = 1,
     queue: str = "finance",
     on_behalf_of: str | None = None,
+    bound_person: str | None = None,
     expires: int = 3600,
 ) -> ToolCall:
     new = NewCall(
@@ -42,6 +43,7 @@ def hold(
         arguments=dict(arguments or {"order_id": "O-1", "amount": 120.0, "currency": "EUR"}),
         agent="agent-7",
         on_behalf_of=on_behalf_of,
+        bound_person=bound_person,
         justification=Justification(reason="customer asked", confidence=0.8),
     )
     return insert(

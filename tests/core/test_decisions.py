@@ -123,9 +123,10 @@ def test_sweep_expires_overdue_calls_only(store: Store, clock: Clock) -> None:
     assert _status(store, later.id) == CallStatus.HELD
 
 
-def _reclassify(action: Action = Action.HOLD, required: int = 1):  # type: ignore[no-untyped-def]
-    def reclassify(call: ToolCall, arguments: dict[str, object]) -> Verdict:
-        return Verdict(action=action, risk=Risk.HIGH, required_approvals=required, reasons=("edited",))
+def _reclassify(action: Action = Action.HOLD, required: int = 1, queue: str = "finance"):  # type: ignore[no-untyped-def]
+    def reclassify(call: ToolCall, arguments: dict[str, object]) -> tuple[Verdict, str]:
+        verdict = Verdict(action=action, risk=Risk.HIGH, queue=queue, required_approvals=required, reasons=("edited",))
+        return verdict, f"Refund {arguments.get('amount')}"
 
     return reclassify
 
@@ -134,8 +135,8 @@ def test_edit_then_approve_stores_diff_and_rebinds_hash(store: Store) -> None:
     call = hold(store)
     edited = {"order_id": "O-1", "amount": 80.0, "currency": "EUR"}
     outcome = decisions.approve(store, call.id, ALICE, edited_arguments=edited, reclassify=_reclassify())
-    assert outcome.approved
     assert outcome.diff == [{"field": "amount", "before": 120.0, "after": 80.0}]
+    assert decisions.approve(store, call.id, BOB).approved
     with store.read() as session:
         row = session.get(ToolCall, call.id)
         assert row is not None

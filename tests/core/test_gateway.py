@@ -78,7 +78,9 @@ def test_large_refund_is_held_and_runs_once_after_approval(runtime: Runtime) -> 
     before = _refunds(runtime)
     held = runtime.gateway.submit(_refund(400.0)).call
     assert held.status == CallStatus.HELD and _refunds(runtime) == before
-    outcome = runtime.gateway.approve(held.id, ALICE, reason="matches the ticket")
+    outcome = runtime.gateway.approve(
+        held.id, ALICE, reason="matches the ticket", override_reason="checked the warnings"
+    )
     assert outcome.call.status == CallStatus.SUCCEEDED
     assert _refunds(runtime) == before + 1
     runtime.gateway.sweep()  # nothing left to run: no second effect
@@ -101,14 +103,20 @@ def test_unknown_tool_is_blocked(runtime: Runtime) -> None:
 def test_edit_that_fails_validation_is_refused(runtime: Runtime) -> None:
     held = runtime.gateway.submit(_refund(400.0)).call
     with pytest.raises(InvalidDecision, match="amount"):
-        runtime.gateway.approve(held.id, ALICE, arguments={**_refund(400.0).arguments, "amount": -5})
+        runtime.gateway.approve(
+            held.id, ALICE, arguments={**_refund(400.0).arguments, "amount": -5}, override_reason="checked the warnings"
+        )
 
 
 def test_edited_refund_runs_with_the_edited_amount(runtime: Runtime) -> None:
     held = runtime.gateway.submit(_refund(400.0)).call
-    outcome = runtime.gateway.approve(held.id, ALICE, arguments={**_refund(400.0).arguments, "amount": 150.0})
+    edit = runtime.gateway.approve(
+        held.id, ALICE, arguments={**_refund(400.0).arguments, "amount": 150.0}, override_reason="checked the warnings"
+    )
+    assert edit.call.status == CallStatus.HELD  # the editor alone never approves their own edit
+    assert edit.diff == [{"field": "amount", "before": 400.0, "after": 150.0}]
+    outcome = runtime.gateway.approve(held.id, BOB, override_reason="checked the warnings")
     assert outcome.call.status == CallStatus.SUCCEEDED
-    assert outcome.diff == [{"field": "amount", "before": 400.0, "after": 150.0}]
     with runtime.store.engine.connect() as conn:
         amounts = conn.execute(
             sa.text(

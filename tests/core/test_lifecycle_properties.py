@@ -64,8 +64,9 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(call_id=calls, who=st.sampled_from(PEOPLE), amount=st.integers(1, 500), block=st.booleans())
     def edit_and_approve(self, call_id: str, who: Person, amount: int, block: bool) -> None:
-        def reclassify(call: ToolCall, args: dict[str, Any]) -> Verdict:
-            return Verdict(action=Action.BLOCK if block else Action.HOLD, risk=Risk.HIGH, reasons=("edit",))
+        def reclassify(call: ToolCall, args: dict[str, Any]) -> tuple[Verdict, str]:
+            verdict = Verdict(action=Action.BLOCK if block else Action.HOLD, risk=Risk.HIGH, reasons=("edit",))
+            return verdict, f"edited to {args['amount']}"
 
         with contextlib.suppress(LifecycleError):
             decisions.approve(
@@ -125,6 +126,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                 if executed:
                     assert len(approvers) >= row.required_approvals
                     assert "ann" not in approvers  # the requester never approves their own call
+                    if row.arguments != row.proposed_arguments:  # an editor never approves their edit alone
+                        assert len(approvers) >= 2
                     assert arguments_hash(json.loads(row.arguments)) == row.args_hash
                 effects = ledger.effects(
                     self.store.engine, row.idempotency_key if row.tool == ledger.IDEMPOTENT else None

@@ -11,6 +11,7 @@ import anyio
 import pytest
 import sqlalchemy as sa
 from mcp import Client
+from sqlmodel import select
 
 from server.lifecycle import decisions
 from server.lifecycle.errors import Forbidden
@@ -18,6 +19,7 @@ from server.lifecycle.states import CallStatus
 from server.mcp.catalog import AWAIT_DECISION, JUSTIFICATION, LIST_MY_PENDING
 from server.runtime import Runtime
 from server.store.db import Store, StoreUnavailable
+from server.store.models import AuditEvent
 from tests.clock import Clock
 from tests.mcp.support import (
     ADMIN,
@@ -125,7 +127,9 @@ async def test_held_call_approved_during_the_inline_wait_returns_the_real_result
 
                 group.start_soon(agent)
                 call_id = await held.next()
-                await anyio.to_thread.run_sync(lambda: runtime.gateway.approve(call_id, FINANCE))
+                await anyio.to_thread.run_sync(
+                    lambda: runtime.gateway.approve(call_id, FINANCE, override_reason="checked the warnings")
+                )
         (result,) = results
         assert result.is_error is False
         assert result.structured_content is not None and result.structured_content["amount"] == "400.00"
@@ -148,7 +152,9 @@ async def test_held_call_answers_pending_approval_then_await_decision_returns_th
         assert refunds_of(runtime, ids.REFUND_ORDER_ID) == []  # nothing ran yet
 
         # Approval runs the call server-side, whether or not the agent is listening.
-        runtime.gateway.approve(data["call_id"], FINANCE, reason="photos check out")
+        runtime.gateway.approve(
+            data["call_id"], FINANCE, reason="photos check out", override_reason="checked the warnings"
+        )
         assert len(refunds_of(runtime, ids.REFUND_ORDER_ID)) == 1
         with anyio.fail_after(10):
             final = await client.call_tool(AWAIT_DECISION, {"call_id": data["call_id"], "wait_seconds": 1})
@@ -213,7 +219,10 @@ async def test_edited_and_approved_call_runs_with_the_edited_arguments_and_says_
     async with Client(mcp_server(runtime)) as client:
         pending = await client.call_tool("issue_refund", refund(400.0), meta=NO_WAIT)
         call_id = (pending.structured_content or {})["call_id"]
-        runtime.gateway.approve(call_id, FINANCE, reason="half is fair", arguments=refund(200.0))
+        runtime.gateway.approve(
+            call_id, FINANCE, reason="half is fair", arguments=refund(200.0), override_reason="checked the warnings"
+        )
+        runtime.gateway.approve(call_id, ADMIN, override_reason="checked the warnings")  # someone besides the editor
         with anyio.fail_after(10):
             result = await client.call_tool(AWAIT_DECISION, {"call_id": call_id})
 
@@ -232,7 +241,7 @@ async def test_approved_call_that_fails_when_run_is_a_failed_do_not_retry_error(
         # Between the hold and the approval someone else refunded most of the order.
         with runtime.office.write() as conn:
             conn.execute(t.orders.update().where(t.orders.c.id == ids.REFUND_ORDER_ID).values(status="cancelled"))
-        runtime.gateway.approve(call_id, FINANCE)
+        runtime.gateway.approve(call_id, FINANCE, override_reason="checked the warnings")
         with anyio.fail_after(10):
             result = await client.call_tool(AWAIT_DECISION, {"call_id": call_id})
 
@@ -273,6 +282,19 @@ async def test_unknown_tool_is_a_clear_tool_error(runtime: Runtime) -> None:
 
     assert result.is_error is True
     assert "transfer_everything" in (result.structured_content or {})["error"]
+
+
+async def test_a_call_to_an_unknown_tool_is_refused_and_recorded_in_the_audit(runtime: Runtime) -> None:
+    async with Client(mcp_server(runtime)) as client:
+        result = await client.call_tool("transfer_everything", {"to": "attacker"})
+
+    assert result.is_error is True
+    [recorded] = runtime.gateway.list_calls(tool="transfer_everything")
+    assert recorded.status == CallStatus.BLOCKED and recorded.category == "unknown-tool"
+    assert json.loads(recorded.arguments) == {"to": "attacker"}
+    with runtime.store.read() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.call_id == recorded.id)).all()
+    assert [e.event_type for e in events] == ["unknown_tool"]
 
 
 async def test_an_agent_cannot_await_another_agents_call_and_learns_nothing_about_it(runtime: Runtime) -> None:
@@ -346,7 +368,7 @@ async def test_on_behalf_of_is_recorded_and_that_person_may_not_approve_their_ow
     stored = runtime.gateway.get_call(call_id)
     assert stored is not None and stored.on_behalf_of == "fiona"
     with pytest.raises(Forbidden):
-        runtime.gateway.approve(call_id, FINANCE)
+        runtime.gateway.approve(call_id, FINANCE, override_reason="checked the warnings")
 
 
 async def test_a_database_outage_is_a_clear_tool_error_and_nothing_runs(

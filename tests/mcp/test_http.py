@@ -14,11 +14,12 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 
 from server.config import Settings
 from server.mcp.catalog import AWAIT_DECISION
-from server.runtime import Runtime
+from server.runtime import Runtime, build_runtime
 from tests.mcp.rawmcp import RawMcp
 from tests.mcp.support import (
     FINANCE,
     HeldCalls,
+    demo_registry,
     http_agent,
     make_runtime,
     make_settings,
@@ -62,15 +63,21 @@ async def test_an_agent_over_http_gets_allowed_held_and_decided_results_under_it
 
                     group.start_soon(wait_inline)
                     call_id = await held.next()
+                    seen = runtime.gateway.get_call(call_id)
+                    assert seen is not None
                     approved = await api.post(
-                        f"/api/calls/{call_id}/approve", json={}, headers={"Authorization": f"Bearer {person}"}
+                        f"/api/calls/{call_id}/approve",
+                        json={"args_hash": seen.args_hash, "override_reason": "checked the preview's warning"},
+                        headers={"Authorization": f"Bearer {person}"},
                     )
                     assert approved.status_code == 200, approved.text
 
                 # Held past the inline wait, approved, then fetched with await_decision.
                 pending = await agent.call_tool("issue_refund", refund(100.0), meta=NO_WAIT)
                 later_id = (pending.structured_content or {})["call_id"]
-                await anyio.to_thread.run_sync(lambda: runtime.gateway.approve(later_id, FINANCE))
+                await anyio.to_thread.run_sync(
+                    lambda: runtime.gateway.approve(later_id, FINANCE, override_reason="checked the warnings")
+                )
                 final = await agent.call_tool(AWAIT_DECISION, {"call_id": later_id})
 
         assert allowed.is_error is False
@@ -108,6 +115,46 @@ async def test_mcp_without_a_valid_agent_token_is_refused(sqlite_runtime: Runtim
     assert missing.headers["www-authenticate"].startswith("Bearer")
     assert persons.status_code == 403
     assert runtime.gateway.list_calls() == []
+
+
+async def test_a_revoked_agent_token_is_refused_at_its_next_request_on_every_instance(database_url: str) -> None:
+    settings = make_settings(database_url)
+    first = make_runtime(settings)
+    second = build_runtime(settings, registry=demo_registry())  # another instance: it shares only the database
+    token = first.people.create_agent_token("desk-agent")
+    try:
+        with (
+            serving(create_app(settings, first)) as first_url,
+            serving(create_app(settings, second)) as second_url,
+            RawMcp(first_url, token) as on_first,
+            RawMcp(second_url, token) as on_second,
+        ):
+            assert on_first.initialize().status_code == on_second.initialize().status_code == 200
+            assert "result" in on_first.request("ping") and "result" in on_second.request("ping")
+
+            # The attacker's token is revoked on the first instance, then used at once on both.
+            assert first.people.revoke_tokens("desk-agent", kind="agent") == 1
+            after_on_first = on_first.post(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 90,
+                    "method": "tools/call",
+                    "params": {"name": "issue_refund", "arguments": refund(400.0)},
+                }
+            )
+            after_on_second = on_second.post(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 91,
+                    "method": "tools/call",
+                    "params": {"name": "issue_refund", "arguments": refund(400.0)},
+                }
+            )
+    finally:
+        second.close()
+        first.close()
+    assert after_on_first.status_code == after_on_second.status_code == 401
+    assert first.gateway.list_calls() == []
 
 
 async def test_a_session_opened_by_one_agent_cannot_be_used_with_another_agents_token(

@@ -106,10 +106,16 @@ async def test_a_call_held_over_stdio_is_decided_through_the_api_of_a_serve_proc
                 pending = await agent.call_tool("issue_refund", refund(400.0))
                 call_id = (pending.structured_content or {})["call_id"]
                 async with httpx2.AsyncClient(base_url=serve.url) as api:
+                    bearer = {"Authorization": f"Bearer {person}"}
+                    seen = (await api.get(f"/api/calls/{call_id}", headers=bearer)).json()
                     decided = await api.post(
                         f"/api/calls/{call_id}/approve",
-                        json={"reason": "photos check out"},
-                        headers={"Authorization": f"Bearer {person}"},
+                        json={
+                            "reason": "photos check out",
+                            "args_hash": seen["args_hash"],
+                            "override_reason": " ; ".join(seen["override_grounds"]) or None,
+                        },
+                        headers=bearer,
                     )
                 final = await agent.call_tool(AWAIT_DECISION, {"call_id": call_id, "wait_seconds": 5})
     finally:
@@ -138,7 +144,7 @@ async def test_a_held_call_approved_while_the_server_is_down_is_returned_after_a
     # Nobody serves agents now; a person decides through another process on the same database.
     runtime = build_runtime(make_settings(db), registry=demo_registry())
     try:
-        decided = runtime.gateway.approve(call_id, FINANCE)
+        decided = runtime.gateway.approve(call_id, FINANCE, override_reason="checked the warnings")
         assert decided.call.status == "succeeded"
     finally:
         runtime.close()

@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_check_accepts_the_shipped_policy_with_a_summary() -> None:
     result = runner.invoke(app, ["policy", "check", str(REPO / "policies")])
     assert result.exit_code == 0, result.output
-    assert "OK: 1 file(s), 26 tools, 11 rules, version " in result.stdout
+    assert "OK: 1 file(s), 26 tools, 12 rules, version " in result.stdout
 
 
 def test_check_defaults_to_the_configured_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,3 +86,29 @@ def test_test_with_a_broken_policy_lists_the_problems_and_fails(tmp_path: Path) 
     result = runner.invoke(app, ["policy", "test", "refund", "--policies", str(tmp_path)])
     assert result.exit_code == 1
     assert "tools.refund.risk: Field required" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ('{"customer_id": "C-1001", "order_id": "O-1", "currency": "EUR", "reason": "damaged"}', "amount"),
+        ('{"customer_id": "C-1001", "order_id": "O-1", "amount": "lots", "currency": "EUR", "reason": "x"}', "amount"),
+    ],
+    ids=["missing", "wrong-type"],
+)
+def test_test_refuses_arguments_the_tools_schema_refuses_naming_the_field(given: str, field: str) -> None:
+    result = runner.invoke(
+        app, ["policy", "test", "issue_refund", "--args", given, "--policies", str(REPO / "policies")]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"({field}: " in result.stderr and "invalid arguments" in result.stderr
+
+
+def test_test_of_schema_valid_arguments_gets_a_verdict() -> None:
+    given = '{"customer_id": "C-1001", "order_id": "O-1", "amount": 20, "currency": "EUR", "reason": "damaged"}'
+    result = runner.invoke(
+        app, ["policy", "test", "issue_refund", "--args", given, "--policies", str(REPO / "policies")]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["action"] in {"allow", "hold"}

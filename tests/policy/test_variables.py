@@ -22,6 +22,13 @@ FULL = facts(
     category="act",
 )
 BARE = facts("refund")
+# The same call as an attacker would write it: a zero-width space, a Cyrillic о, a soft hyphen.
+DISGUISED = facts(
+    "refund",
+    {"note": "c\u200bomp", "lines": ["c\u043emp"], "k\u00adey": 1},
+    reason="Parcel lo\u200bst",
+    evidence=("cr\u043em",),
+).model_copy(update={"on_behalf_of": "\u0430lice"})
 
 
 @pytest.mark.parametrize(
@@ -54,6 +61,15 @@ BARE = facts("refund")
         ("exposure == null", BARE, True),
         ("exposure != null && exposure.amount > 100.0", BARE, False),
         ("customer == '' && category == ''", BARE, True),
+        # text: every string as a person reads it, and what it carried
+        ("text.args == args && text.reason == justification.reason", FULL, True),
+        ("!text.hidden && !text.mixed_script && text.on_behalf_of == ''", FULL, True),
+        ("text.args.note == 'comp' && text.args.lines[0] == 'comp' && 'key' in text.args", DISGUISED, True),
+        ("text.reason == 'Parcel lost' && text.evidence[0].source == 'crom'", DISGUISED, True),
+        ("text.on_behalf_of == 'alice'", DISGUISED, True),
+        ("text.hidden && text.mixed_script", DISGUISED, True),
+        ("args.note == 'comp'", DISGUISED, False),
+        ("text.reason == '' && !text.hidden && size(text.evidence) == 0", BARE, True),
         # cel-go string extensions are available
         ("justification.reason.lowerAscii().contains('parcel')", FULL, True),
         ("justification.reason.split(' ').size() == 4", FULL, True),

@@ -8,7 +8,7 @@ import pytest
 
 from tools.banking import make_iban, parse_bic, parse_iban, sender_domain_check
 from tools.contract import ToolInputError
-from tools.money import display, parse_amount, parse_currency, plain, to_cents
+from tools.money import display, display_amount, parse_amount, parse_currency, parse_money, plain, to_cents
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,18 @@ def test_bic_format_is_checked() -> None:
 )
 def test_sender_domains_are_compared_with_the_vendor_domain(sender: str, expected: str | None) -> None:
     assert sender_domain_check(sender, "billing@nordlicht-logistik.de") == expected
+
+
+def test_the_currency_decides_how_many_decimals_an_amount_may_have() -> None:
+    assert parse_money("60.01", "eur") == (Decimal("60.01"), "EUR")
+    assert parse_money(100, "JPY") == (Decimal("100.00"), "JPY")
+    for amount, currency in ((60.005, "EUR"), (100.5, "JPY")):
+        with pytest.raises(ToolInputError) as caught:
+            parse_money(amount, currency)
+        assert caught.value.field == "amount" and currency in caught.value.message
+
+
+def test_yen_are_shown_without_decimals_and_no_decimal_is_ever_rounded_away() -> None:
+    assert display(10000, "JPY") == "100 JPY"
+    assert display_amount(60.005, "EUR") == "60.005 EUR"  # a reviewer never reads 60.00 for 60.005
+    assert display_amount(60.1, "eur") == "60.10 EUR"

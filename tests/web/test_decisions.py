@@ -143,6 +143,11 @@ def test_edit_then_approve_shows_the_diff_and_runs_the_edited_call(client: TestC
 
     done = _approve(client, call.id, token, call.args_hash, arguments=json.dumps(edited))
     assert done.status_code == 303, done.text
+    assert status_of(runtime, call.id) == "held"  # the editor alone never approves their own edit
+    edited_hash = runtime.gateway.get_call(call.id).args_hash  # type: ignore[union-attr]
+    client.cookies.clear()
+    second = _approve(client, call.id, sign_in(client, "bob"), edited_hash)
+    assert second.status_code == 303, second.text
     stored = runtime.gateway.get_call(call.id)
     assert stored is not None and stored.status == "succeeded"
     assert json.loads(stored.arguments)["amount"] == 45.5

@@ -21,7 +21,9 @@ def database_url(tmp_path: Path) -> str:
 def _assert_inert(html: str, *, shows_template_text: bool = True) -> None:
     # Only our own script tags (with a src under /static) appear.
     scripts = re.findall(r"<script[^>]*>", html)
-    assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js" defer>', tag) for tag in scripts), scripts
+    assert all(
+        re.fullmatch(r'<script nonce="[A-Za-z0-9_-]+" src="/static/[a-z]+\.js" defer>', tag) for tag in scripts
+    ), scripts
     assert "<img" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
     assert "<b>bold</b>" not in html
     assert 'href="javascript:' not in html.lower()

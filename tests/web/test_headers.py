@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +19,9 @@ EXPECTED = {
 }
 CSP_PARTS = (
     "default-src 'self'",
-    "script-src 'self'",
+    "script-src ",
     "style-src 'self'",
+    "object-src 'none'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "form-action 'self'",
@@ -99,3 +101,25 @@ def test_an_unexpected_error_still_sends_the_security_headers(new_client: Callab
     assert response.status_code == 500
     assert "boom" not in response.text
     assert_secure_headers(response)
+
+
+def test_pages_allow_only_scripts_carrying_this_responses_nonce(client: TestClient, runtime: Runtime) -> None:
+    call = hold_refund(runtime)
+    sign_in(client, "alice")
+    nonces = []
+    for path in ("/queue", "/queue", f"/calls/{call.id}/edit", "/history"):
+        response = client.get(path, follow_redirects=False)
+        csp = response.headers["content-security-policy"]
+        nonce = re.search(r"script-src 'nonce-([A-Za-z0-9_-]{20,})';", csp)
+        assert nonce is not None, csp  # no 'self': a same-origin script without the nonce does not run
+        nonces.append(nonce.group(1))
+        scripts = re.findall(r"<script[^>]*>", response.text)
+        stylesheets = re.findall(r'<link rel="stylesheet"[^>]*>', response.text)
+        assert scripts
+        assert all(f'nonce="{nonce.group(1)}"' in tag for tag in scripts + stylesheets), path
+    assert len(set(nonces)) == len(nonces)  # a fresh nonce per response
+
+
+def test_json_answers_keep_the_fixed_policy_without_a_nonce(client: TestClient) -> None:
+    csp = client.get("/healthz").headers["content-security-policy"]
+    assert "nonce-" not in csp and "script-src 'self'" in csp and "object-src 'none'" in csp

@@ -53,6 +53,9 @@ def test_hidden_paths_walks_keys_values_and_lists() -> None:
     ("url", "ok"),
     [
         ("https://example.com/a?b=c", True),
+        ("https://xn--pypal-4ve.com/login", False),
+        ("https://p\u0430ypal.com/login", False),
+        ("https://\u65e5\u672c.jp/", True),
         ("http://example.com", True),
         ("javascript:alert(1)", False),
         ("JAVASCRIPT:alert(1)", False),

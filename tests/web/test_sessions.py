@@ -68,9 +68,16 @@ def test_over_https_the_cookie_is_secure(database_url: str, clock: Clock) -> Non
             )
             assert response.status_code == 303
             cookies = response.headers.get_list("set-cookie")
-            session = [c for c in cookies if c.startswith(f"{SESSION_COOKIE}=")]
-            assert session
+            session = [c for c in cookies if c.startswith(f"__Host-{SESSION_COOKIE}=")]
+            assert session  # the prefix: browsers refuse it unless Secure, Path=/ and no Domain
             assert all(any(part.strip().lower() == "secure" for part in c.split(";")[1:]) for c in session)
+            assert all("domain=" not in c.lower() and "path=/" in c.lower() for c in session)
+            # The signed-in session works under that name, and a cookie without the prefix is ignored.
+            assert client.get("/queue", follow_redirects=False).status_code == 200
+            token = client.cookies.get(f"__Host-{SESSION_COOKIE}")
+            client.cookies.clear()
+            client.cookies.set(SESSION_COOKIE, token or "")
+            assert client.get("/queue", follow_redirects=False).status_code == 303
     finally:
         runtime.close()
 
@@ -221,3 +228,56 @@ def test_sign_in_page_when_signed_in_goes_to_the_queue(new_client: Callable[[], 
     sign_in(client, "alice")
     response = client.get("/signin", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/queue"
+
+
+def _from(app: object, address: str) -> TestClient:
+    """A browser at ``address`` (the TCP peer the app sees)."""
+    return TestClient(app, base_url="http://testserver", client=(address, 50000))  # type: ignore[arg-type]
+
+
+def test_a_password_spray_with_made_up_forwarded_addresses_is_still_throttled(client: TestClient) -> None:
+    statuses = [
+        _attempt(client, f"someone{i}", "guess-guess", **{"X-Forwarded-For": f"198.51.100.{i}"}) for i in range(21)
+    ]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429
+
+
+def test_signing_in_to_ones_own_account_between_guesses_does_not_reset_the_address_count(
+    client: TestClient,
+) -> None:
+    statuses = []
+    for i in range(57):
+        statuses.append(_attempt(client, f"victim{i % 3}", "guess-guess"))
+        if i % 4 == 3:
+            _attempt(client, "bob", password("bob"))  # the attacker's own account
+    assert 429 in statuses
+    assert statuses.index(429) <= 20
+
+
+def test_an_attacker_guessing_the_owners_password_does_not_lock_the_owner_out(
+    settings: Settings, runtime: Runtime, client: TestClient
+) -> None:
+    app = client.app
+    owner, attackers = _from(app, "192.0.2.10"), [_from(app, f"203.0.113.{i}") for i in range(1, 4)]
+    assert _attempt(owner, "alice", password("alice")) == 303  # her usual address, known good from now on
+    statuses = [_attempt(attacker, "alice", "guess-guess") for attacker in attackers for _ in range(6)]
+    assert statuses.count(429) >= 3  # each attacking address, and the name from unknown addresses, is throttled
+    assert _attempt(owner, "alice", password("alice")) == 303
+
+
+def test_behind_a_configured_proxy_the_forwarded_address_is_the_one_throttled(database_url: str, clock: Clock) -> None:
+    from tests.web.support import make_runtime
+
+    settings = make_settings(database_url, trusted_proxies=["10.0.0.0/8"])
+    runtime = make_runtime(settings, clock)
+    try:
+        app = create_app(settings, runtime)
+        with _from(app, "10.1.2.3") as proxy:
+            sprayer = {"X-Forwarded-For": "203.0.113.9"}
+            statuses = [_attempt(proxy, f"someone{i}", "guess-guess", **sprayer) for i in range(21)]
+            other_user = _attempt(proxy, "bob", password("bob"), **{"X-Forwarded-For": "192.0.2.44"})
+    finally:
+        runtime.close()
+    assert statuses[20] == 429
+    assert other_user == 303  # the proxy's other clients are not throttled with the sprayer

@@ -22,8 +22,7 @@ from tools.money import (
     cents_or_none,
     display,
     display_amount,
-    parse_amount,
-    parse_currency,
+    parse_money,
     plain,
     to_cents,
 )
@@ -46,8 +45,8 @@ def plan_payment(
     conn: Connection, vendor_id: object, invoice_id: object, amount: object, currency: object, *, lock: bool = False
 ) -> PaymentPlan:
     """Check an invoice payment against the records; ToolInputError naming the field if it must not happen."""
-    cents = to_cents(parse_amount(amount))
-    code = parse_currency(currency)
+    value, code = parse_money(amount, currency)
+    cents = to_cents(value)
     vendor = q.require(conn, t.vendors, vendor_id, field="vendor_id")
     invoice = q.require(conn, t.invoices, invoice_id, field="invoice_id", for_update=lock)
     if invoice["vendor_id"] != vendor["id"]:
@@ -195,11 +194,12 @@ def pay_invoice(
     Returns {"payment_id", "invoice_id", "vendor_id", "amount", "currency", "paid_to_iban",
     "account_holder", "invoice_status": "paid"}.
     """
+    value, code = parse_money(amount, currency)
     request = {
         "vendor_id": vendor_id,
         "invoice_id": invoice_id,
-        "amount": str(parse_amount(amount)),
-        "currency": parse_currency(currency),
+        "amount": str(value),
+        "currency": code,
     }
 
     def act(conn: Connection) -> dict[str, Any]:

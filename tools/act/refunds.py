@@ -23,8 +23,7 @@ from tools.money import (
     cents_or_none,
     display,
     display_amount,
-    parse_amount,
-    parse_currency,
+    parse_money,
     plain,
     to_cents,
 )
@@ -54,8 +53,8 @@ def plan_refund(
     lock: bool = False,
 ) -> RefundPlan:
     """Check a refund against the records; ToolInputError naming the field if it must not happen."""
-    cents = to_cents(parse_amount(amount))
-    code = parse_currency(currency)
+    value, code = parse_money(amount, currency)
+    cents = to_cents(value)
     why = checks.text(reason, "reason", min_length=3)
     customer = q.require(conn, t.customers, customer_id, field="customer_id")
     order = q.require(conn, t.orders, order_id, field="order_id", for_update=lock)
@@ -219,11 +218,12 @@ def issue_refund(
     Returns {"refund_id", "order_id", "customer_id", "amount", "currency", "status": "issued",
     "refunded_total", "order_total", "remaining_refundable", "order_status"}.
     """
+    value, code = parse_money(amount, currency)
     request = {
         "customer_id": customer_id,
         "order_id": order_id,
-        "amount": str(parse_amount(amount)),
-        "currency": parse_currency(currency),
+        "amount": str(value),
+        "currency": code,
         "reason": checks.text(reason, "reason", min_length=3),
     }
 

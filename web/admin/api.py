@@ -6,16 +6,16 @@ chain verification, for scripts and integrations holding a person's bearer token
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from server.audit_query import describe_chain
+from server.catalog import ArgumentsRefused, parse_arguments
 from server.insights import Period, find_candidates
 from server.policy.types import Action, Justification, Risk
 from server.store import audit
-from tools.contract import ToolInputError
 from web.admin.deps import AdminPerson, up_to_date
 from web.admin.insights import THRESHOLDS, load_insights
 from web.admin.tools import known_tool, tool_rows
@@ -24,19 +24,33 @@ from web.api import RuntimeDep
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
+def _visible(reason: str) -> str:
+    """The reason without surrounding blanks; refused when nothing a person can read is left.
+
+    Python's ``strip`` removes more than the schema's ``\\S`` pattern sees as blank (U+001D, for one).
+    """
+    text = reason.strip()
+    if not text or not any(ch.isprintable() and not ch.isspace() for ch in text):
+        raise ValueError("the reason must contain visible text")
+    return text
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_visible)]
+
+
 class LevelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     risk: Risk
     action: Action
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: Reason
 
 
 class KillSwitchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     on: bool
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: Reason
 
 
 class DryRunBody(BaseModel):
@@ -83,26 +97,23 @@ def set_level(name: str, body: LevelBody, person: AdminPerson, runtime: RuntimeD
     gateway = runtime.gateway
     if not known_tool(gateway, name):
         raise HTTPException(404, f"no tool {name!r}")
-    gateway.overrides.set(name, risk=body.risk, action=body.action, reason=body.reason.strip(), actor=person.name)
+    gateway.overrides.set(name, risk=body.risk, action=body.action, reason=body.reason, actor=person.name)
     return {"tool": name, "risk": body.risk.value, "action": body.action.value}
 
 
 @router.put("/kill-switch")
 def set_kill_switch(body: KillSwitchBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
-    runtime.gateway.overrides.set_kill_switch(body.on, reason=body.reason.strip(), actor=person.name)
+    runtime.gateway.overrides.set_kill_switch(body.on, reason=body.reason, actor=person.name)
     return runtime.gateway.overrides.kill_switch()
 
 
 @router.post("/dry-run")
 def dry_run(body: DryRunBody, person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
     gateway = runtime.gateway
-    arguments = body.arguments
-    spec = gateway.registry.get(body.tool)
-    if spec is not None:
-        try:
-            arguments = spec.parse(arguments)
-        except ToolInputError as exc:
-            raise HTTPException(422, f"the tool would refuse these arguments: {exc.message}") from exc
+    try:
+        arguments = parse_arguments(gateway.registry, body.tool, body.arguments)
+    except ArgumentsRefused as exc:
+        raise HTTPException(422, f"the tool would refuse these arguments: {exc.message}") from exc
     verdict = gateway.classify(body.tool, arguments, agent=body.agent, justification=body.justification)
     return verdict.model_dump(mode="json")
 
@@ -134,6 +145,7 @@ def insights(person: AdminPerson, runtime: RuntimeDep, days: int = Query(default
         "roi": {
             "automatic_calls": roi.automatic_calls,
             "blocked_calls": roi.blocked_calls,
+            "invalid_calls": roi.invalid_calls,
             "hours_saved": roi.hours_saved,
             "decisions": roi.decisions,
             "minutes_per_review": roi.settings.minutes_per_review,

@@ -10,18 +10,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from server.catalog import ArgumentsRefused, parse_arguments
 from server.gateway import Gateway
-from server.policy import Policy, PolicyError, load_policy
+from server.policy import Policy, PolicyError
 from server.policy.types import Action, Evidence, Justification, Verdict
 from server.replay import ReplayReport, replay, stored_overrides, what_if
-from tools.contract import ToolInputError
+from server.replay_candidates import MAX_FILE_BYTES, MAX_FILES, CandidateError, load_candidate, load_uploaded
 from web.admin.deps import AdminActor, AdminViewer, Pages, render_admin, up_to_date
 from web.admin.tools import ACTIONS
 
@@ -52,6 +52,8 @@ class ReplayForm:
     tool_name: str = ""
     tool_action: str = ""
     days: int = 30
+    # Names of uploaded candidate files, when the candidate came that way.
+    uploaded: list[str] = field(default_factory=list)
     error: str = ""
     problems: list[str] = field(default_factory=list)
     report: ReplayReport | None = None
@@ -63,7 +65,8 @@ class ReplayForm:
         except ValueError:
             days = 30
         return cls(
-            policies=params.get("policies", "")[:1000],
+            # Not cut short: an over-long name is refused with a message (server/replay_candidates.py).
+            policies=params.get("policies", "")[:10_000],
             rule_id=params.get("rule_id", "")[:100],
             rule_action=params.get("rule_action", "")[:10],
             tool_name=params.get("tool_name", "")[:200],
@@ -91,6 +94,7 @@ def _page(
         "tools": sorted(_tool_names(pages.gateway, policy)),
         "dry_run": dry_run or DryRun(tool=request.query_params.get("tool", "")[:200]),
         "replay": replay_form or ReplayForm.from_query(request.query_params),
+        "replay_root": pages.settings.replay_root,
         "actions": ACTIONS,
     }
     return render_admin(pages, request, session, "admin/policy.html", context, status_code=status_code)
@@ -140,13 +144,11 @@ def _classify(gateway: Gateway, form: DryRun) -> str:
         )
     except (ValueError, ValidationError) as exc:
         return f"The justification is not valid: {exc}"
-    spec = gateway.registry.get(form.tool)
-    if spec is not None:
-        try:
-            args = spec.parse(args)
-        except ToolInputError as exc:
-            # The gateway refuses such a call before the policy sees it; say so rather than guess.
-            return f"The tool would refuse these arguments (the call is recorded as blocked): {exc.message}"
+    try:
+        args = parse_arguments(gateway.registry, form.tool, args)
+    except ArgumentsRefused as exc:
+        # The gateway refuses such a call before the policy sees it; say so rather than guess.
+        return f"The tool would refuse these arguments (the call is recorded as blocked): {exc.message}"
     form.verdict = gateway.classify(form.tool, args, agent=form.agent, justification=justification)
     return ""
 
@@ -154,30 +156,61 @@ def _classify(gateway: Gateway, form: DryRun) -> str:
 @router.get("/admin/policy/replay")
 def replay_page(request: Request, pages: Pages, session: AdminViewer) -> Response:
     form = ReplayForm.from_query(request.query_params)
-    _run_replay(pages.gateway, form)
+    _run_replay(pages, form)
     return _page(pages, request, session, replay_form=form, status_code=422 if form.error else 200)
 
 
-def _run_replay(gateway: Gateway, form: ReplayForm) -> None:
+@router.post("/admin/policy/replay")
+def replay_upload(
+    request: Request,
+    pages: Pages,
+    session: AdminActor,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    days: Annotated[str, Form(max_length=10)] = "30",
+) -> Response:
+    """Replay uploaded candidate files (read up to the size cap; never written anywhere but a private copy)."""
+    form = ReplayForm.from_query({"days": days})
+    uploads = [
+        (upload.filename or "", upload.file.read(MAX_FILE_BYTES + 1)) for upload in (files or [])[: MAX_FILES + 1]
+    ]
+    if files and len(files) > MAX_FILES:
+        uploads.append(("", b""))  # counted, not read: load_uploaded refuses more than MAX_FILES
+    form.uploaded = [name for name, _ in uploads if name]
+    _run_replay(pages, form, uploads)
+    return _page(pages, request, session, replay_form=form, status_code=422 if form.error else 200)
+
+
+def _run_replay(pages: Pages, form: ReplayForm, uploads: list[tuple[str, bytes]] | None = None) -> None:
     """Fill ``form.report``, or ``form.error`` (and ``form.problems``) when the candidate does not load."""
-    try:
-        base = load_policy(Path(form.policies)) if form.policies else gateway.policies.current()
-    except PolicyError as exc:
-        form.error = f"The candidate policy in {form.policies} does not load."
-        form.problems = [str(p) for p in exc.problems]
-        return
-    if base is None:
-        form.error = "No policy is loaded; fix the policy files first."
-        return
+    gateway = pages.gateway
     rules = {form.rule_id: Action(form.rule_action)} if form.rule_id and form.rule_action in ACTIONS else {}
     tools = {form.tool_name: Action(form.tool_action)} if form.tool_name and form.tool_action in ACTIONS else {}
     try:
-        candidate = what_if(base, rule_actions=rules, tool_actions=tools)
+        if uploads is not None:
+            candidate = load_uploaded(uploads, rule_actions=rules, tool_actions=tools)
+        elif form.policies:
+            # Only directories under the replay root, read without following links: see server/replay_candidates.
+            candidate = load_candidate(
+                pages.settings.replay_root, form.policies, rule_actions=rules, tool_actions=tools
+            )
+        else:
+            live = gateway.policies.current()
+            if live is None:
+                form.error = "No policy is loaded; fix the policy files first."
+                return
+            candidate = what_if(live, rule_actions=rules, tool_actions=tools)
+    except CandidateError as exc:
+        form.error = str(exc)
+        return
     except KeyError as exc:
         form.error = str(exc.args[0])
         return
     except PolicyError as exc:
-        form.error = "The changed policy does not load."
+        form.error = (
+            f"The candidate policy {form.policies} does not load."
+            if form.policies
+            else "The changed policy does not load."
+        )
         form.problems = [str(p) for p in exc.problems]
         return
     up_to_date(gateway)

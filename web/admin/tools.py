@@ -15,12 +15,12 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from server.audit_query import tool_history
+from server.catalog import ToolSpec
 from server.gateway import Gateway
 from server.insights.activity import ToolActivity, tool_activity
 from server.policy.model import ToolEntry
 from server.policy.types import Action, Risk
 from server.store.models import AuditEvent, ToolRiskOverride
-from tools.contract import ToolSpec
 from web.admin.deps import AdminActor, AdminViewer, Pages, render_admin, up_to_date
 from web.pages.deps import NotAllowed
 

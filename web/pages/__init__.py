@@ -30,7 +30,7 @@ from server.runtime import Runtime
 from web.api_session import SessionApiAuth
 from web.auth import Sessions, Throttle
 from web.csrf import CsrfRefused
-from web.pages import decide, history, packet, queue, signin
+from web.pages import api_docs, decide, history, packet, queue, signin
 from web.pages.context import PagesContext
 from web.pages.deps import NotAllowed, NotSignedIn, SignInRequired, render
 from web.pages.live import LiveFeed
@@ -39,7 +39,7 @@ from web.render import make_templates
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, queue, packet, decide, history):
+for module in (signin, queue, packet, decide, history, api_docs):
     router.include_router(module.router)
 
 
@@ -63,7 +63,12 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(NotAllowed, _not_allowed)
     # The JSON API accepts the session cookie too (with the same CSRF checks); bearer tokens still win.
-    app.add_middleware(SessionApiAuth, sessions=context.sessions, trusted_origins=context.trusted_origins)
+    app.add_middleware(
+        SessionApiAuth,
+        sessions=context.sessions,
+        trusted_origins=context.trusted_origins,
+        cookie_name=context.session_cookie,
+    )
 
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from starlette.templating import Jinja2Templates
@@ -10,7 +11,8 @@ from starlette.templating import Jinja2Templates
 from server.config import Settings
 from server.gateway import Gateway
 from server.people import People
-from web.auth import Sessions, Throttle
+from web.auth import Sessions, Throttle, session_cookie_name
+from web.client_address import Network, networks
 from web.csrf import origin_of
 from web.pages.live import LiveFeed
 
@@ -32,5 +34,14 @@ class PagesContext:
         """Origins besides the request's own Host that may post forms: the configured base URL."""
         return frozenset({origin_of(self.settings.base_url)})
 
+    @cached_property
+    def proxies(self) -> list[Network]:
+        """The reverse proxies whose X-Forwarded-For is believed (``trusted_proxies``)."""
+        return networks(self.settings.trusted_proxies)
+
     def secure_cookies(self, scheme: str) -> bool:
         return scheme == "https" or self.settings.base_url.startswith("https://")
+
+    def session_cookie(self, scheme: str) -> str:
+        """The session cookie's name: ``__Host-`` prefixed over https."""
+        return session_cookie_name(self.secure_cookies(scheme))

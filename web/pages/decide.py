@@ -1,10 +1,9 @@
 """Deciding a call from the packet: approve, reject with a reason, edit the arguments then approve.
 
-Every route here is a POST behind :data:`Actor` (signed in, CSRF-checked). The server re-checks
-everything the page showed: that the viewer reviews the call's queue, that the arguments are still
-the ones the page showed (``args_hash``, so nobody approves something they did not see), and whether
-an override reason is needed (web/pages/override.py). The core then refuses self-approval, a second
-approval by the same person, and any decision on a call that is no longer held.
+Every route here is a POST behind :data:`Actor` (signed in, CSRF-checked), and a thin adapter over
+the review service (server/review/): it reads the form, calls the service, and renders the answer.
+The service checks everything the page showed (the queue, the ``args_hash`` of the arguments shown,
+override reasons, edits and their re-classification, self-approval), the same way for every surface.
 """
 
 from __future__ import annotations
@@ -18,14 +17,13 @@ from starlette.responses import RedirectResponse, Response
 
 from server.lifecycle.diff import argument_diff
 from server.lifecycle.errors import Conflict, InvalidDecision, LifecycleError
-from server.policy.types import Justification
+from server.lifecycle.states import CallStatus
+from server.review import Approval, Channel, Via
 from server.store.models import ToolCall
 from web.auth import ActiveSession
 from web.pages import schema_form
 from web.pages.context import PagesContext
 from web.pages.deps import Actor, Pages, Viewer, render
-from web.pages.dossier import hidden_in, preview_of
-from web.pages.override import override_grounds
 from web.pages.packet import packet_response, visible_call
 
 router = APIRouter()
@@ -33,13 +31,12 @@ router = APIRouter()
 Text = Annotated[str, Form(max_length=5000)]
 
 
-def _stale(call: ToolCall, args_hash: str) -> None:
-    if args_hash != call.args_hash:
-        raise Conflict("The call's arguments changed since you opened it (someone edited it). Review it again.")
+def _via(request: Request) -> Via:
+    return Via(Channel.PAGE, request.client.host if request.client is not None else None)
 
 
-def _edited(pages: PagesContext, call: ToolCall, arguments_json: str) -> dict[str, Any] | None:
-    """The edited arguments posted by the confirm page, validated by the tool; None when not edited."""
+def _decoded(arguments_json: str) -> dict[str, Any] | None:
+    """The confirm page's edited arguments (JSON text); None when not edited. The service validates them."""
     if not arguments_json.strip():
         return None
     try:
@@ -48,35 +45,7 @@ def _edited(pages: PagesContext, call: ToolCall, arguments_json: str) -> dict[st
         raise InvalidDecision("The edited arguments are not valid JSON.") from None
     if not isinstance(arguments, dict):
         raise InvalidDecision("The edited arguments must be an object.")
-    return _validated(pages, call, arguments)
-
-
-def _validated(pages: PagesContext, call: ToolCall, arguments: dict[str, Any]) -> dict[str, Any]:
-    spec = pages.gateway.registry.get(call.tool)
-    if spec is None:
-        raise InvalidDecision(f"The tool {call.tool!r} is no longer known; this call cannot be edited.")
-    try:
-        return spec.parse(arguments)
-    except ValueError as exc:  # the tool's ToolInputError names the field
-        raise InvalidDecision(f"The edited arguments are not valid: {exc}") from None
-
-
-def _grounds(pages: PagesContext, call: ToolCall, arguments: dict[str, Any] | None) -> list[str]:
-    """Why approving these arguments needs an override reason (computed here, never taken from the form)."""
-    if arguments is None:
-        current = json.loads(call.arguments)
-        risk = call.risk
-    else:
-        current = arguments
-        risk = _verdict_for(pages, call, arguments).risk.value
-    warnings = preview_of(pages.gateway, pages.office, call.tool, current).warnings
-    hidden = [path for path, _ in hidden_in(call, current)]
-    return override_grounds(risk=risk, warnings=warnings, hidden=hidden)
-
-
-def _verdict_for(pages: PagesContext, call: ToolCall, arguments: dict[str, Any]) -> Any:
-    justification = Justification.model_validate(call.justification or {})
-    return pages.gateway.classify(call.tool, arguments, agent=call.agent, justification=justification)
+    return arguments
 
 
 @router.post("/calls/{call_id}/approve")
@@ -93,28 +62,16 @@ def approve(
     call = visible_call(pages, session.person, call_id)
     form = {"reason": reason, "override_reason": override_reason}
     try:
-        _stale(call, args_hash)
-        edited = _edited(pages, call, arguments)
-        grounds = _grounds(pages, call, edited)
-        if grounds and not override_reason.strip():
-            raise InvalidDecision(
-                "Approving this call goes against the policy's recommendation ("
-                + "; ".join(grounds)
-                + "). Write an override reason to approve it anyway."
-            )
-        outcome = pages.gateway.approve(
-            call_id,
-            session.person,
-            reason=reason.strip() or None,
-            override_reason=override_reason.strip() or None,
-            arguments=edited,
-            expected_args_hash=args_hash or None,  # checked again under the row lock
-        )
+        approval = Approval(args_hash, reason, override_reason, _decoded(arguments))
+        outcome = pages.gateway.review.approve(call_id, session.person, approval, via=_via(request))
     except LifecycleError as exc:
         if arguments.strip() and isinstance(exc, InvalidDecision):
             return _edit_page(pages, request, session, call, None, error=exc.message, status_code=exc.status_code)
         return _refused(pages, request, session, call_id, exc, form)
-    done = "approved" if outcome.approved else "recorded"
+    if outcome.approved and outcome.call.status == CallStatus.APPROVED:
+        done = "held-by-switch"  # approved, but the kill switch keeps it from running
+    else:
+        done = "approved" if outcome.approved else "recorded"
     return RedirectResponse(f"/calls/{call_id}?done={done}", status_code=303)
 
 
@@ -128,12 +85,13 @@ def reject(
     preset: Annotated[str, Form(max_length=200)] = "",
     reason: Text = "",
 ) -> Response:
-    call = visible_call(pages, session.person, call_id)
+    visible_call(pages, session.person, call_id)
     text = " - ".join(part for part in (preset.strip(), reason.strip()) if part)
     try:
-        if args_hash:  # a rejection stops the call whatever its arguments; check them when the page sent them
-            _stale(call, args_hash)
-        pages.gateway.reject(call_id, session.person, reason=text)
+        # A rejection stops the call whatever its arguments; they are checked when the page sent them.
+        pages.gateway.review.reject(
+            call_id, session.person, reason=text, via=_via(request), args_hash=args_hash or None
+        )
     except LifecycleError as exc:
         return _refused(pages, request, session, call_id, exc, {"reject_reason": reason, "preset": preset})
     return RedirectResponse(f"/calls/{call_id}?done=rejected", status_code=303)
@@ -171,30 +129,27 @@ async def edit_preview(call_id: str, request: Request, pages: Pages, session: Ac
 def edit_confirm_page(
     pages: PagesContext, request: Request, session: ActiveSession, call_id: str, form: dict[str, str]
 ) -> Response:
+    review = pages.gateway.review
     call = visible_call(pages, session.person, call_id)
-    spec = pages.gateway.registry.get(call.tool)
-    schema = spec.input_schema if spec is not None else {}
     current = json.loads(call.arguments)
     try:
-        _stale(call, form.get("args_hash", ""))
-        arguments = _validated(pages, call, schema_form.parse(schema, form, current))
+        if form.get("args_hash", "") != call.args_hash:
+            raise Conflict("The call's arguments changed since you opened it (someone edited it). Review it again.")
+        arguments = review.parse_arguments(call, schema_form.parse(review.schema(call.tool), form, current))
+        proposal = review.proposal(call, arguments)
     except schema_form.FormError as exc:
         return _edit_page(pages, request, session, call, form, error=str(exc), status_code=422)
     except LifecycleError as exc:
         return _edit_page(pages, request, session, call, form, error=exc.message, status_code=exc.status_code)
-    changes = argument_diff(current, arguments)
-    verdict = _verdict_for(pages, call, arguments)
-    preview = preview_of(pages.gateway, pages.office, call.tool, arguments)
     context = {
         "call": call,
-        "changes": changes,
+        "changes": argument_diff(current, arguments),
         "arguments": arguments,
         "arguments_json": json.dumps(arguments, ensure_ascii=False),
-        "verdict": verdict,
-        "preview": preview,
-        "grounds": override_grounds(
-            risk=verdict.risk.value, warnings=preview.warnings, hidden=[p for p, _ in hidden_in(call, arguments)]
-        ),
+        "verdict": proposal.verdict,
+        "summary": proposal.summary,
+        "preview": proposal.preview,
+        "grounds": proposal.grounds,
         "count": None,
     }
     return render(pages, request, "edit_confirm.html", context)
@@ -210,14 +165,15 @@ def _edit_page(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
-    spec = pages.gateway.registry.get(call.tool)
-    schema = spec.input_schema if spec is not None else {}
+    review = pages.gateway.review
     current = json.loads(call.arguments)
-    fields = schema_form.fields(schema, current)
+    fields = schema_form.fields(review.schema(call.tool), current)
     if form:  # keep what the reviewer typed when showing an error
         fields = [schema_form.FormField(**{**f.__dict__, "value": form.get(f.input_name, f.value)}) for f in fields]
     packet = {"call": call, "fields": fields, "error": error, "original": current, "count": None}
     may_edit = (
-        call.status == "held" and session.person.may_review(call.queue) and call.on_behalf_of != session.person.name
+        call.status == CallStatus.HELD
+        and session.person.may_review(call.queue)
+        and not review.requested_by(call, session.person)
     )
     return render(pages, request, "edit.html", {**packet, "may_edit": may_edit}, status_code=status_code)

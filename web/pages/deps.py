@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from web import csrf
-from web.auth import SESSION_COOKIE, ActiveSession
+from web.auth import ActiveSession
 from web.pages.context import PagesContext
 
 
@@ -56,7 +56,7 @@ def _here(request: Request) -> str:
 
 
 def _viewer(request: Request, pages: Pages) -> ActiveSession:
-    session = pages.sessions.resume(request.cookies.get(SESSION_COOKIE))
+    session = pages.sessions.resume(request.cookies.get(pages.session_cookie(request.url.scheme)))
     if session is None:
         raise SignInRequired(_here(request))
     request.state.session = session
@@ -64,7 +64,7 @@ def _viewer(request: Request, pages: Pages) -> ActiveSession:
 
 
 def _watcher(request: Request, pages: Pages) -> ActiveSession:
-    session = pages.sessions.resume(request.cookies.get(SESSION_COOKIE), touch=False)
+    session = pages.sessions.resume(request.cookies.get(pages.session_cookie(request.url.scheme)), touch=False)
     if session is None:
         raise NotSignedIn()
     request.state.session = session
@@ -72,7 +72,9 @@ def _watcher(request: Request, pages: Pages) -> ActiveSession:
 
 
 async def _actor(request: Request, pages: Pages) -> ActiveSession:
-    session = await anyio.to_thread.run_sync(pages.sessions.resume, request.cookies.get(SESSION_COOKIE))
+    session = await anyio.to_thread.run_sync(
+        pages.sessions.resume, request.cookies.get(pages.session_cookie(request.url.scheme))
+    )
     if session is None:
         raise NotSignedIn()
     await csrf.check(request, session.csrf_token, pages.trusted_origins)

@@ -1,19 +1,18 @@
 """The review queue: held calls a person may decide, riskiest and most urgent first, with filters.
 
 Order: :func:`server.policy.queue_priority` (the policy's base priority plus urgency as the SLA
-nears or passes), then the oldest first. Filters narrow the list; the title's count is the whole
-visible queue, so a filter never hides that work is waiting.
+nears or passes), then the oldest first, computed, sorted and paged by the database
+(``server/store/ranking.py``, read in ``queries.py``). Filters narrow the list; the title's count is
+the whole visible queue, so a filter or a page never hides that work is waiting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from server.lifecycle.actors import Person
-from server.policy import queue_priority
 from server.store.models import ToolCall
 
 FILTERS = ("queue", "owner", "tool", "risk", "category", "agent")
@@ -29,34 +28,32 @@ class QueueFilters:
     agent: str = ""
     # "Assigned to me": calls in the queues I am a member of, or owned by me by name.
     mine: bool = False
+    # Which page of the (filtered) queue; not a filter.
+    page: int = 1
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> QueueFilters:
         values = {name: params.get(name, "").strip()[:200] for name in FILTERS}
-        return cls(**values, mine=params.get("mine", "") in ("1", "on", "true"))
-
-    def matches(self, call: ToolCall, person: Person) -> bool:
-        for name in FILTERS:
-            wanted = getattr(self, name)
-            if wanted and (getattr(call, name) or "") != wanted:
-                return False
-        return not self.mine or _assigned(call, person)
+        page = params.get("page", "").strip()
+        return cls(
+            **values,
+            mine=params.get("mine", "") in ("1", "on", "true"),
+            page=min(int(page), 1_000_000) if page.isdigit() and int(page) > 0 else 1,
+        )
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+        return self.mine or any(getattr(self, name) for name in FILTERS)
 
-    def query(self, **changes: str | bool) -> str:
+    def query(self, **changes: str | bool | int) -> str:
         """This filter set as a query string (with ``changes``), for links that keep the filters."""
         target = replace(self, **changes)  # type: ignore[arg-type]
-        pairs = [(name, getattr(target, name)) for name in FILTERS if getattr(target, name)]
+        pairs: list[tuple[str, str]] = [(name, getattr(target, name)) for name in FILTERS if getattr(target, name)]
         if target.mine:
             pairs.append(("mine", "1"))
+        if target.page > 1:
+            pairs.append(("page", str(target.page)))
         return urlencode(pairs)
-
-
-def _assigned(call: ToolCall, person: Person) -> bool:
-    return (person.queues is not None and call.queue in person.queues) or call.owner == person.name
 
 
 @dataclass(frozen=True)
@@ -73,39 +70,38 @@ class Queue:
     rows: list[QueueRow]
     # Everything the person may review, before filters (the count in the title).
     total: int
+    # What the filters match, on every page.
+    matching: int
+    page: int
+    pages: int
+    per_page: int
     facets: dict[str, list[str]]
 
+    @property
+    def first_shown(self) -> int:
+        """1-based position of the page's first row in the whole (filtered) queue."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
 
-def rank(call: ToolCall, now: datetime) -> float:
-    if call.sla_due_at is None:
-        return call.priority
-    return queue_priority(call.priority, call.sla_due_at, now)
 
-
-def order(calls: list[ToolCall], now: datetime) -> list[QueueRow]:
+def build(
+    calls: Sequence[tuple[ToolCall, float]],
+    *,
+    total: int,
+    matching: int,
+    page: int,
+    pages: int,
+    per_page: int,
+    facets: dict[str, list[str]],
+    now: datetime,
+) -> Queue:
+    """The page's rows, in the order the database ranked them (``calls`` come with their rank)."""
     rows = [
         QueueRow(
             call=call,
-            rank=rank(call, now),
+            rank=rank,
             age_seconds=(now - call.created_at).total_seconds(),
             sla_left_seconds=(call.sla_due_at - now).total_seconds() if call.sla_due_at else None,
         )
-        for call in calls
+        for call, rank in calls
     ]
-    rows.sort(key=lambda row: (-row.rank, row.call.created_at, row.call.id))
-    return rows
-
-
-def build(calls: list[ToolCall], person: Person, filters: QueueFilters, now: datetime) -> Queue:
-    facets = {name: sorted({getattr(c, name) for c in calls if getattr(c, name)}) for name in FILTERS}
-    rows = [row for row in order(calls, now) if filters.matches(row.call, person)]
-    return Queue(rows=rows, total=len(calls), facets=facets)
-
-
-def neighbours(calls: list[ToolCall], call_id: str, now: datetime) -> tuple[str | None, str | None]:
-    """The (previous, next) held call around ``call_id`` in queue order; the first one if it is not queued."""
-    ids = [row.call.id for row in order(calls, now)]
-    if call_id not in ids:
-        return None, (ids[0] if ids else None)
-    at = ids.index(call_id)
-    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+    return Queue(rows, total, matching, page, pages, per_page, facets)

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from server.lifecycle.actors import Person
+from server.lifecycle.errors import CallNotFound, Forbidden
 from server.notify.sla import escalation_of
 from server.store.models import ToolCall
 from web.auth import ActiveSession
-from web.pages import listing, queries
+from web.pages import queries
 from web.pages.context import PagesContext
 from web.pages.deps import NotAllowed, Pages, Viewer, render
 from web.pages.dossier import build_packet
@@ -23,17 +24,18 @@ DONE = {
     "approved": "Approved.",
     "recorded": "Your approval is recorded. It waits for another person to approve.",
     "rejected": "Rejected. The agent has been told why.",
+    "held-by-switch": "Approved. The kill switch is on: it runs once an admin turns the switch off.",
 }
 
 
 def visible_call(pages: PagesContext, person: Person, call_id: str) -> ToolCall:
     """The call if it exists and the person reviews its queue; else NotAllowed (404 or 403)."""
-    call = pages.gateway.get_call(call_id)
-    if call is None:
-        raise NotAllowed("There is no such call.", status_code=404)
-    if not person.may_review(call.queue):
-        raise NotAllowed(f"This call is in the {call.queue!r} queue, which you do not review.")
-    return call
+    try:
+        return pages.gateway.review.visible_call(person, call_id)
+    except CallNotFound:
+        raise NotAllowed("There is no such call.", status_code=404) from None
+    except Forbidden as exc:
+        raise NotAllowed(f"This call is not yours to see: {exc.message}.") from None
 
 
 def packet_response(
@@ -48,16 +50,15 @@ def packet_response(
 ) -> Response:
     """Render the packet, optionally with an error from a refused decision and the reviewer's input."""
     person = session.person
-    held = queries.held_calls(pages.gateway.store, person)
-    neighbours = listing.neighbours(held, call.id, pages.gateway.store.now())
-    packet = build_packet(pages.gateway, pages.office, call, person, neighbours)
+    neighbours = queries.held_neighbours(pages.gateway.store, person, call.id)
+    packet = build_packet(pages.gateway, pages.people, call, person, neighbours)
     context = {
         "packet": packet,
         "call": call,
         "done": DONE.get(request.query_params.get("done", ""), ""),
         "error": error,
         "form": form or {},
-        "count": len(held),
+        "count": queries.held_count(pages.gateway.store, person),
         "reject_presets": REJECT_PRESETS,
         "escalation": escalation_of(pages.gateway.store, call.id) if call.status == "held" else None,
     }

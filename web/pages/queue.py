@@ -17,24 +17,37 @@ def home() -> Response:
     return RedirectResponse("/queue", status_code=303)
 
 
-def _queue(pages: Pages, request: Request, session: Viewer | Watcher) -> dict[str, object]:
+def _queue(pages: Pages, request: Request, session: Viewer | Watcher) -> tuple[listing.Queue, listing.QueueFilters]:
+    store, person = pages.gateway.store, session.person
     filters = listing.QueueFilters.from_query(request.query_params)
-    calls = queries.held_calls(pages.gateway.store, session.person)
-    queue = listing.build(calls, session.person, filters, pages.gateway.store.now())
-    return {"queue": queue, "filters": filters, "count": queue.total}
+    held = queries.held_page(store, person, filters, filters.page)
+    total = queries.held_count(store, person) if filters.active else held.matching
+    queue = listing.build(
+        held.calls,
+        total=total,
+        matching=held.matching,
+        page=held.page,
+        pages=held.pages,
+        per_page=held.per_page,
+        facets=queries.held_facets(store, person),
+        now=store.now(),
+    )
+    return queue, filters
 
 
 @router.get("/queue")
 def queue_page(request: Request, pages: Pages, session: Viewer) -> Response:
-    return render(pages, request, "queue.html", _queue(pages, request, session))
+    queue, filters = _queue(pages, request, session)
+    return render(pages, request, "queue.html", {"queue": queue, "filters": filters, "count": queue.total})
 
 
 @router.get("/queue/rows")
 def queue_rows(request: Request, pages: Pages, session: Watcher) -> Response:
     """Just the table body, for the script to swap in; the count rides in a header for the title."""
-    context = _queue(pages, request, session)
-    response = render(pages, request, "_queue_rows.html", context)
-    response.headers["X-Queue-Count"] = str(context["count"])
+    queue, filters = _queue(pages, request, session)
+    response = render(pages, request, "_queue_rows.html", {"queue": queue, "filters": filters, "count": queue.total})
+    response.headers["X-Queue-Count"] = str(queue.total)
+    response.headers["X-Queue-Matching"] = str(queue.matching)
     return response
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from web import csrf
-from web.auth import SESSION_COOKIE
+from web.client_address import client_address
 from web.pages.deps import Actor, Pages, render
 
 router = APIRouter()
@@ -63,7 +63,7 @@ def _form(
 
 @router.get("/signin")
 def signin_page(request: Request, pages: Pages, next: str = "/queue") -> Response:
-    if pages.sessions.resume(request.cookies.get(SESSION_COOKIE), touch=False) is not None:
+    if pages.sessions.resume(request.cookies.get(pages.session_cookie(request.url.scheme)), touch=False) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _form(pages, request, next_path=next)
 
@@ -87,7 +87,9 @@ async def signin(
 
 
 def _check_password(pages: Pages, request: Request, name: str, password: str, next_path: str) -> Response:
-    address = request.client.host if request.client else "unknown"
+    address = client_address(
+        request.client.host if request.client else None, request.headers.get("x-forwarded-for"), pages.proxies
+    )
     wait = pages.throttle.retry_after(name, address)
     if wait is not None:
         minutes = max(1, round(wait.total_seconds() / 60))
@@ -100,13 +102,13 @@ def _check_password(pages: Pages, request: Request, name: str, password: str, ne
     if person is None:
         return _form(pages, request, next_path=next_path, name=name, error="Wrong name or password.", status=401)
     # A fresh token at every sign-in (session fixation): the old session, if any, ends here.
-    token = pages.sessions.start(person.name, replacing=request.cookies.get(SESSION_COOKIE))
+    token = pages.sessions.start(person.name, replacing=request.cookies.get(pages.session_cookie(request.url.scheme)))
     pages.gateway.audit_note(
         event_type="signed_in", actor=person.name, actor_kind="person", reason="web sign-in", data={"address": address}
     )
     response = RedirectResponse(safe_next(next_path), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE,
+        pages.session_cookie(request.url.scheme),
         token,
         path="/",
         httponly=True,
@@ -119,10 +121,13 @@ def _check_password(pages: Pages, request: Request, name: str, password: str, ne
 
 @router.post("/signout")
 def signout(request: Request, pages: Pages, session: Actor) -> Response:
-    pages.sessions.end(request.cookies.get(SESSION_COOKIE))
+    pages.sessions.end(request.cookies.get(pages.session_cookie(request.url.scheme)))
     pages.gateway.audit_note(
         event_type="signed_out", actor=session.person.name, actor_kind="person", reason="web sign-out", data={}
     )
     response = RedirectResponse("/signin?signed_out=1", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    secure = pages.secure_cookies(request.url.scheme)
+    response.delete_cookie(
+        pages.session_cookie(request.url.scheme), path="/", httponly=True, samesite="strict", secure=secure
+    )
     return response

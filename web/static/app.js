@@ -3,6 +3,26 @@
 (function () {
   "use strict";
 
+  // --- phones: tables become cards (app.css); each cell shows its column's name --------------
+  function labelCells(root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll("table.queue, table.plain"), function (table) {
+      var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      if (!names.length) return;
+      Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (names[i] && cell.colSpan === 1 && !cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", names[i]);
+          }
+        });
+      });
+    });
+  }
+  labelCells(document);
+  new MutationObserver(function () { labelCells(document); })
+    .observe(document.body || document.documentElement, { childList: true, subtree: true });
+
   function typing(target) {
     if (!target || !target.tagName) return false;
     var tag = target.tagName.toLowerCase();

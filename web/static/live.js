@@ -23,9 +23,9 @@
   function describe(count) {
     var total = document.getElementById("queue-total");
     if (!total) return;
-    var shown = document.querySelectorAll(".queue-row").length;
+    var matching = total.getAttribute("data-matching") || "0";
     var text = count === 0 ? "Nothing is waiting for you." : count + (count === 1 ? " call" : " calls") + " waiting";
-    if (count > 0 && total.getAttribute("data-filtered") === "yes") text += ", " + shown + " shown";
+    if (count > 0 && total.getAttribute("data-filtered") === "yes") text += ", " + matching + " match";
     total.textContent = count > 0 ? text + "." : text;
   }
 
@@ -46,6 +46,9 @@
         if (!response.ok) throw new Error("HTTP " + response.status);
         var count = response.headers.get("X-Queue-Count");
         if (count !== null) showCount(parseInt(count, 10));
+        var matching = response.headers.get("X-Queue-Matching");
+        var total = document.getElementById("queue-total");
+        if (matching !== null && total) total.setAttribute("data-matching", matching);
         return response.text();
       })
       .then(function (html) {

@@ -15,7 +15,7 @@ from alembic import op
 import server.store.types
 
 revision: str = "0003_notify"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003_upstream"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,14 +1,12 @@
-"""The gateway: the one object the MCP surface, the JSON API, the web pages and the CLI talk to.
-
-It composes the policy (classify), the store (records, decisions, audit) and the executor, and
-owns the path of a call::
+"""The agent-facing side of the gateway: submit a call, read it, wait for it, list one's own calls.
 
     submit --classify--> allow -> record, run at once, store the outcome
                      --> block -> record, refuse
                      --> hold  -> record (committed before anyone hears "pending"), wait for people
-    approve/reject --> decision (compare-and-set) --> on quorum: execute once --> stored result
 
-Methods here are synchronous and do blocking I/O; async callers run them in a worker thread.
+Calls to a tool nobody knows and calls whose arguments do not fit are refused and recorded too.
+Agent credentials reach nothing else: deciding is the review service's (server/review/), upkeep
+and overrides the admin side's (server/gateway/admin.py).
 """
 
 from __future__ import annotations
@@ -21,22 +19,18 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from server.catalog import build_facts
+from server.catalog import ExternalTools, build_facts
 from server.lifecycle import decisions, records
-from server.lifecycle.actors import Person
-from server.lifecycle.decisions import DecisionOutcome
-from server.lifecycle.errors import InvalidDecision
-from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused, ToolRunner
-from server.lifecycle.journal import BatchWriter, Journal
+from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused
+from server.lifecycle.journal import Journal
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
 from server.lifecycle.waiting import ChangeBus, wait_for_outcome
 from server.overrides import Overrides
 from server.policy import PolicyHolder, classify
 from server.policy.types import Action, Justification, Risk, Verdict
-from server.store import audit
 from server.store.db import Store, StoreUnavailable
-from server.store.models import ToolCall
+from server.store.models import ApiToken, ToolCall, listing_only
 from tools.contract import ToolInputError, ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -60,34 +54,36 @@ class Submission:
         return ToolCall(**self.ran)
 
 
-class Gateway:
+class AgentDesk:
+    """What an agent may do. Methods block (database I/O); async callers run them in a worker thread."""
+
     def __init__(
         self,
         *,
         store: Store,
         policies: PolicyHolder,
         registry: ToolRegistry,
-        runner: ToolRunner,
-        bus: ChangeBus | None = None,
-        journal_writer: BatchWriter | None = None,
+        overrides: Overrides,
+        executor: Executor,
+        journal: Journal,
+        bus: ChangeBus,
+        external: ExternalTools | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
         self.registry = registry
-        self.bus = bus or ChangeBus()
-        self.overrides = Overrides(store, registry)
-        self.executor = Executor(store, runner, self._is_idempotent)
-        self.journal = Journal(store, writer=journal_writer)  # None: written by a thread of this process
+        self.overrides = overrides
+        self.executor = executor
+        self.journal = journal
+        self.bus = bus
+        # Tools from upstream MCP servers: consulted only for names the registry does not have.
+        self.external = external
 
-    def close(self) -> None:
-        """Write out every queued record. Call before the process exits."""
-        self.journal.close()
-
-    def _is_idempotent(self, tool: str) -> bool:
-        spec = self.registry.get(tool)
-        return spec is not None and spec.idempotent
-
-    # --- the policy ------------------------------------------------------------------------------
+    def external_for(self, tool: str) -> ExternalTools | None:
+        """The external catalogue when it owns ``tool`` (and the registry does not)."""
+        if self.external is not None and tool not in self.registry and self.external.owns(tool):
+            return self.external
+        return None
 
     def classify(
         self,
@@ -97,26 +93,53 @@ class Gateway:
         agent: str,
         justification: Justification | None = None,
         server: str = NewCall.server,
+        on_behalf_of: str | None = None,
     ) -> Verdict:
         """The verdict the next call would get, with the admins' overrides as of now (read every call)."""
-        spec = self.registry.get(tool)
-        facts = build_facts(spec, tool, arguments, agent=agent, server=server, justification=justification)
+        external = self.external_for(tool)
+        if external is not None:
+            refusal = external.refusal(tool)
+            if refusal is not None:  # fail closed: a changed upstream definition blocks until accepted
+                return Verdict(action=Action.BLOCK, risk=Risk.HIGH, category="definition-changed", reasons=(refusal,))
+            facts = external.facts(tool, arguments, agent=agent, justification=justification, on_behalf_of=on_behalf_of)
+        else:
+            spec = self.registry.get(tool)
+            facts = build_facts(
+                spec,
+                tool,
+                arguments,
+                agent=agent,
+                server=server,
+                justification=justification,
+                on_behalf_of=on_behalf_of,
+            )
         return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
-
-    # --- the agent's side ------------------------------------------------------------------------
 
     def submit(self, new: NewCall) -> Submission:
         """Classify and record a call; run it now if allowed. Raises StoreUnavailable (fail closed)."""
         spec = self.registry.get(new.tool)
         if spec is not None and not new.summary:
             new = replace(new, summary=spec.summarize(new.arguments))
+        elif (external := self.external_for(new.tool)) is not None:
+            new = replace(
+                new,
+                server=external.server_of(new.tool),
+                summary=new.summary or external.summarize(new.tool, new.arguments),
+            )
         verdict = self.classify(
-            new.tool, new.arguments, agent=new.agent, justification=new.justification, server=new.server
+            new.tool,
+            new.arguments,
+            agent=new.agent,
+            justification=new.justification,
+            server=new.server,
+            on_behalf_of=new.on_behalf_of,
         )
         if verdict.action == Action.ALLOW:
             ran = self._run_allowed(new, verdict)
             self.bus.publish(ran["id"], ran["status"])
             return Submission(verdict, ran=ran)
+        # Only calls people may decide learn whom the agent works for: the allowed path stays one query short.
+        new = replace(new, bound_person=self.bound_person(new.agent))
         if verdict.action == Action.BLOCK:
             call = records.insert(
                 self.store, new, verdict, CallStatus.BLOCKED, event_type="blocked", error=verdict.reason
@@ -126,17 +149,36 @@ class Gateway:
         self.bus.publish(call.id, call.status)
         return Submission(verdict, row=call)
 
+    def bound_person(self, agent: str) -> str | None:
+        """The person an admin bound this agent's live token to (`agent add --for`), if any."""
+        with self.store.read() as session:
+            return session.exec(
+                select(ApiToken.person)
+                .where(
+                    ApiToken.principal_kind == "agent",
+                    ApiToken.principal == agent,
+                    ApiToken.revoked == False,  # noqa: E712
+                    col(ApiToken.person).is_not(None),
+                )
+                .order_by(col(ApiToken.id).desc())
+            ).first()
+
     def record_invalid(self, new: NewCall, error: str) -> ToolCall:
         """Arguments that do not fit the tool's schema are refused and recorded, never run."""
         verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category=records.INVALID_ARGUMENTS, reasons=(error,))
         return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="invalid_arguments", error=error)
+
+    def record_unknown(self, new: NewCall, error: str) -> ToolCall:
+        """A call to a tool nobody knows is refused and recorded (audited), never classified or run."""
+        verdict = Verdict(action=Action.BLOCK, risk=Risk.LOW, category=records.UNKNOWN_TOOL, reasons=(error,))
+        return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="unknown_tool", error=error)
 
     def _run_allowed(self, new: NewCall, verdict: Verdict) -> dict[str, Any]:
         """Run at once; the row goes to the group-commit journal (see lifecycle/journal.py)."""
         if not self.journal.healthy:
             raise StoreUnavailable("the audit trail cannot be written; no call runs until it recovers")
         row = records.new_row(new, verdict, CallStatus.ALLOWED, self.store)
-        key = row["idempotency_key"] if self._is_idempotent(new.tool) else None
+        key = row["idempotency_key"] if self.executor.is_idempotent(new.tool) else None
         try:
             outcome = self.executor.run_tool(new.tool, new.arguments, key)
         except Exception as exc:  # any tool crash becomes a recorded, readable tool error
@@ -150,7 +192,9 @@ class Gateway:
         # What reading and preparing tools return can be had again by asking again; only what acting
         # tools did is worth keeping.
         spec = self.registry.get(new.tool)
-        self.journal.append(row, keep_result=spec is not None and spec.category == "act")
+        external = self.external_for(new.tool) if spec is None else None
+        keep = external.keeps_result(new.tool) if external is not None else spec is not None and spec.category == "act"
+        self.journal.append(row, keep_result=keep)
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
@@ -194,7 +238,10 @@ class Gateway:
         limit: int = 200,
         queues: Collection[str] | None = None,
     ) -> list[ToolCall]:
-        """Newest first. ``queues`` restricts to those queues (a reviewer's), in the query, before the limit."""
+        """Newest first. ``queues`` restricts to those queues (a reviewer's), in the query, before the limit.
+
+        A listing: the rows come without their bulky columns (see ``listing_only``); read one call for those.
+        """
         query = select(ToolCall)
         if queues is not None:
             query = query.where(col(ToolCall.queue).in_(sorted(queues)))
@@ -206,84 +253,13 @@ class Gateway:
             query = query.where(ToolCall.agent == agent)
         if tool:
             query = query.where(ToolCall.tool == tool)
-        query = query.order_by(col(ToolCall.created_at).desc()).limit(limit)
+        # Served by ix_tool_call_created_id (the id makes the order total).
+        query = query.order_by(col(ToolCall.created_at).desc(), col(ToolCall.id).desc()).limit(limit)
+        query = query.options(*listing_only())
         if not statuses or CallStatus.ALLOWED in statuses:  # allowed calls are the only ones the journal writes
             self.journal.flush()
         with self.store.read() as session:
             return list(session.exec(query).all())
-
-    # --- the people's side -----------------------------------------------------------------------
-
-    def approve(
-        self,
-        call_id: str,
-        person: Person,
-        *,
-        reason: str | None = None,
-        override_reason: str | None = None,
-        arguments: dict[str, Any] | None = None,
-        expected_args_hash: str | None = None,
-    ) -> DecisionOutcome:
-        """Record an approval; on quorum, run the call once now and return its final state."""
-        outcome = decisions.approve(
-            self.store,
-            call_id,
-            person,
-            reason=reason,
-            override_reason=override_reason,
-            edited_arguments=arguments,
-            reclassify=self._reclassify,
-            expected_args_hash=expected_args_hash,
-        )
-        self.bus.publish(call_id, outcome.call.status)
-        if outcome.approved:
-            executed = self.executor.execute(call_id)
-            if executed is not None:
-                self.bus.publish(call_id, executed.status)
-                return DecisionOutcome(executed, True, outcome.approvals, outcome.required, outcome.diff)
-        return outcome
-
-    def _reclassify(self, call: ToolCall, arguments: dict[str, Any]) -> Verdict:
-        spec = self.registry.get(call.tool)
-        if spec is None:
-            raise InvalidDecision(f"unknown tool {call.tool}")
-        try:
-            parsed = spec.parse(arguments)
-        except ToolInputError as exc:
-            raise InvalidDecision(f"the edited arguments are not valid: {exc.message}") from exc
-        justification = Justification.model_validate(call.justification or {})
-        return self.classify(call.tool, parsed, agent=call.agent, justification=justification)
-
-    def reject(self, call_id: str, person: Person, *, reason: str) -> ToolCall:
-        call = decisions.reject(self.store, call_id, person, reason=reason)
-        self.bus.publish(call_id, call.status)
-        return call
-
-    # --- upkeep ------------------------------------------------------------------------------------
-
-    def sweep(self) -> None:
-        """Expire overdue calls, recover dead executions, run approvals nobody picked up."""
-        for call_id in decisions.expire_due(self.store):
-            self.bus.publish(call_id, CallStatus.EXPIRED)
-        for call in self.executor.recover():
-            self.bus.publish(call.id, call.status)
-        for call_id in self.executor.pending_approved():
-            executed = self.executor.execute(call_id)
-            if executed is not None:
-                self.bus.publish(call_id, executed.status)
-
-    def audit_note(self, *, event_type: str, actor: str, actor_kind: str, reason: str, data: dict[str, Any]) -> None:
-        """An audited event that is not a call transition (admin changes, sign-ins...)."""
-        with self.store.write() as session:
-            audit.append(
-                session,
-                at=self.store.now(),
-                event_type=event_type,
-                actor=actor,
-                actor_kind=actor_kind,
-                reason=reason,
-                data=data,
-            )
 
 
 def _error_text(exc: BaseException) -> str:

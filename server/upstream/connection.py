@@ -1,0 +1,207 @@
+"""One persistent MCP session to one upstream server, kept alive by a supervisor task.
+
+States: ``connecting`` (first attempt), ``up`` (session open, tools listed), ``down`` (the last
+attempt failed or the session dropped; retried with exponential backoff up to MAX_BACKOFF).
+A stdio child that exits is started again by the same loop. Every wait is bounded: connecting and
+listing by ``connect_timeout``/``list_timeout``, each call by ``call_timeout``, liveness by a ping.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import anyio
+import httpx2
+import mcp_types as types
+from mcp import Client, StdioServerParameters
+from mcp.client.session import IncomingMessage
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from server.upstream.config import HttpUpstream, Upstream
+
+logger = logging.getLogger(__name__)
+
+MIN_BACKOFF = 0.2
+MAX_BACKOFF = 10.0
+PING_EVERY = 5.0
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+ToolsListed = Callable[[str, list[types.Tool]], Awaitable[None]]
+
+
+class UpstreamUnavailable(Exception):
+    """The upstream could not be reached or did not answer in time. Whether it acted is unknown
+    only when ``sent`` is true (the request went out before the failure)."""
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class UpstreamConnection:
+    def __init__(self, name: str, config: Upstream, on_tools: ToolsListed) -> None:
+        self.name = name
+        self.config = config
+        self._on_tools = on_tools
+        self.state = "connecting"
+        self.last_error: str | None = None
+        self._client: Client | None = None
+        self._dropped = anyio.Event()
+        self._relist = anyio.Event()
+        self._changed = anyio.Event()  # set whenever the state changes, then replaced
+
+    # --- the supervisor --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, list, watch; on any failure wait and start again. Runs until cancelled."""
+        delay = MIN_BACKOFF
+        while True:
+            try:
+                await self._session()
+                delay = MIN_BACKOFF  # the session was up: the next drop starts the backoff afresh
+            except Exception as exc:  # supervisor loop: any failure means "down, retry later"
+                self._down(_describe(exc, self.config))
+            else:
+                self._down(self.last_error or "the session ended")
+            await anyio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+
+    async def _session(self) -> None:
+        timeout = self.config.connect_timeout
+        with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
+            async with AsyncExitStack() as stack:
+                client = await stack.enter_async_context(self._new_client(stack))
+                tools = await _list_all(client)
+                scope.deadline = math.inf
+                self._dropped = anyio.Event()
+                await self._on_tools(self.name, tools)  # pins checked before anyone may call
+                self._client = client
+                self._set("up", None)
+                await self._watch(client)
+        if scope.cancelled_caught:
+            raise TimeoutError(f"no MCP handshake and tool list within {timeout:g} s")
+
+    async def _watch(self, client: Client) -> None:
+        """Until the session drops: re-list on tools/list_changed, ping now and then."""
+        while not self._dropped.is_set():
+            with anyio.move_on_after(PING_EVERY):
+                async with anyio.create_task_group() as group:
+
+                    async def stop_on(event: anyio.Event) -> None:
+                        await event.wait()
+                        group.cancel_scope.cancel()
+
+                    group.start_soon(stop_on, self._dropped)
+                    group.start_soon(stop_on, self._relist)
+            if self._dropped.is_set():
+                return
+            with anyio.fail_after(self.config.list_timeout):
+                if self._relist.is_set():
+                    self._relist = anyio.Event()
+                    await self.relist()
+                else:
+                    await client.send_ping()
+
+    async def relist(self) -> None:
+        """Read the tool list again now (and re-check pins); nothing when the upstream is down."""
+        client = self._client
+        if client is not None:
+            with anyio.fail_after(self.config.list_timeout):
+                await self._on_tools(self.name, await _list_all(client))
+
+    def _new_client(self, stack: AsyncExitStack) -> Client:
+        config = self.config
+        options: dict[str, Any] = {"mode": "legacy", "cache": None, "message_handler": self._message}
+        if isinstance(config, HttpUpstream):
+            return Client(streamable_http_client(config.url, http_client=_http(config, stack)), **options)
+        command, *args = config.command
+        params = StdioServerParameters(command=command, args=args, env=dict(config.env) or None, cwd=config.cwd)
+        return Client(params, **options)
+
+    async def _message(self, message: IncomingMessage) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            self._relist.set()
+
+    def _down(self, error: str) -> None:
+        self._client = None
+        if self.state != "down" or error != self.last_error:
+            logger.warning("upstream %s is down: %s", self.name, error)
+        self._set("down", error)
+
+    def _set(self, state: str, error: str | None) -> None:
+        self.state, self.last_error = state, error
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+
+    async def wait_up(self, timeout: float) -> bool:
+        """Wait until the session is up (at most ``timeout``); whether it is."""
+        with anyio.move_on_after(timeout):
+            while self.state != "up":
+                await self._changed.wait()
+        return self.state == "up"
+
+    async def wait_settled(self, timeout: float) -> None:
+        """Wait until the first connection attempt has ended (either way), at most ``timeout``."""
+        with anyio.move_on_after(timeout):
+            while self.state == "connecting":
+                await self._changed.wait()
+
+    # --- calls -----------------------------------------------------------------------------------
+
+    async def call(
+        self, tool: str, arguments: dict[str, Any], *, progress: ProgressFn | None, meta: dict[str, Any] | None
+    ) -> types.CallToolResult:
+        """Call ``tool``; raise UpstreamUnavailable when down, dropped or too slow (never hang)."""
+        client = self._client
+        if client is None:
+            raise UpstreamUnavailable(f"upstream {self.name!r} is down: {self.last_error or 'not connected yet'}")
+        timeout = self.config.call_timeout
+        try:
+            with anyio.fail_after(timeout):
+                return await client.call_tool(tool, arguments, progress_callback=progress, meta=meta)  # type: ignore[arg-type]
+        except TimeoutError as exc:
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} did not answer {tool} within {timeout:g} s", sent=True
+            ) from exc
+        except MCPError as exc:
+            if exc.error.code == types.CONNECTION_CLOSED:
+                self._dropped.set()
+                raise UpstreamUnavailable(
+                    f"upstream {self.name!r} closed the connection during {tool}", sent=True
+                ) from exc
+            raise
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError) as exc:
+            self._dropped.set()
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} connection lost during {tool}: {exc!r}", sent=True
+            ) from exc
+
+
+async def _list_all(client: Client) -> list[types.Tool]:
+    tools: list[types.Tool] = []
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+def _http(config: HttpUpstream, stack: AsyncExitStack) -> httpx2.AsyncClient:
+    client = httpx2.AsyncClient(headers=config.headers, timeout=httpx2.Timeout(config.call_timeout + 5))
+    stack.push_async_callback(client.aclose)
+    return client
+
+
+def _describe(exc: BaseException, config: Upstream) -> str:
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        return _describe(exc.exceptions[0], config)
+    if isinstance(exc, FileNotFoundError) and not isinstance(config, HttpUpstream):
+        return f"command not found: {config.command[0]}"
+    return str(exc) or type(exc).__name__

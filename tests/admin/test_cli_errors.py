@@ -1,0 +1,100 @@
+"""The newcomer's mistake: a wrong database URL or a database never set up, met by the real console script.
+
+Every command group answers with exactly one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+COUNTERSIGN = REPO / ".venv" / "bin" / "countersign"
+
+# One or more commands of every group; each one opens the store (or the settings) before doing anything.
+COMMANDS = [
+    ["audit", "verify"],
+    ["audit", "export", "--format", "csv"],
+    ["policy", "replay"],
+    ["tool", "list"],
+    ["tool", "set-risk", "issue_refund", "high", "--action", "hold", "--reason", "trial"],
+    ["tool", "kill-switch", "on", "--reason", "trial"],
+    ["user", "add", "ana", "--role", "reviewer", "--password-stdin"],
+    ["agent", "add", "bot"],
+    ["agent", "revoke", "bot"],
+    ["token", "create", "--user", "ana"],
+    ["serve", "--port", "1"],
+    ["stdio"],
+]
+# Commands that only read: they must not set a database up, so an empty one is refused.
+READERS = [["audit", "verify"], ["audit", "export"], ["audit", "anchor"], ["policy", "replay"]]
+
+BAD_URLS = {
+    "unreachable-postgres": "postgresql://postgres@127.0.0.1:1/countersign",
+    "missing-sqlite-directory": "sqlite:////nonexistent-countersign-dir/x.db",
+}
+# Refused before any connection, the same way by every command: one command is enough.
+MALFORMED_URLS = {"unparseable": "not a database url", "unknown-dialect": "mongodb://127.0.0.1/countersign"}
+
+
+def _run(args: list[str], database_url: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COUNTERSIGN_")}
+    env.update(COUNTERSIGN_DATABASE_URL=database_url, COUNTERSIGN_POLICIES=str(REPO / "policies"), **extra)
+    return subprocess.run(
+        [str(COUNTERSIGN), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _assert_one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("url", BAD_URLS.values(), ids=BAD_URLS.keys())
+def test_a_bad_database_url_is_one_line_and_a_non_zero_exit(args: list[str], url: str, tmp_path: Path) -> None:
+    line = _assert_one_line(_run(args, url, tmp_path))
+    assert "database" in line
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS.values(), ids=MALFORMED_URLS.keys())
+def test_a_malformed_database_url_is_one_line_saying_so(url: str, tmp_path: Path) -> None:
+    assert "database URL" in _assert_one_line(_run(["audit", "verify"], url, tmp_path))
+
+
+@pytest.mark.parametrize("args", READERS, ids=" ".join)
+def test_a_database_never_set_up_is_one_line_naming_the_fix(args: list[str], database_url: str, tmp_path: Path) -> None:
+    line = _assert_one_line(_run(args, database_url, tmp_path))
+    assert "no Countersign schema" in line and "countersign serve" in line
+
+
+@pytest.mark.parametrize(
+    "args", [["audit", "verify"], ["tool", "list"], ["policy", "test", "issue_refund"]], ids=" ".join
+)
+def test_an_invalid_setting_is_one_line_naming_the_setting(args: list[str], tmp_path: Path) -> None:
+    result = _run(args, f"sqlite:///{tmp_path / 'x.db'}", tmp_path, COUNTERSIGN_INLINE_WAIT_SECONDS="soon")
+    assert "COUNTERSIGN_INLINE_WAIT_SECONDS" in _assert_one_line(result)
+
+
+@pytest.mark.parametrize("secret", ["", "changeme"])
+@pytest.mark.parametrize("args", [["audit", "verify"], ["audit", "anchor"]], ids=" ".join)
+def test_an_unset_or_placeholder_secret_outside_development_is_one_line(
+    args: list[str], secret: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _run(args, url, tmp_path, COUNTERSIGN_ENVIRONMENT="production", COUNTERSIGN_SECRET_KEY=secret)
+    assert "COUNTERSIGN_SECRET_KEY" in _assert_one_line(result)

@@ -1,0 +1,93 @@
+"""Upstreams that do not exist, answer garbage, never answer, or hang on a call: clear errors, nothing else breaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+from mcp import Client
+
+from server.upstream.config import StdioUpstream, UpstreamsConfig
+from server.upstream.hub import UpstreamHub
+from tests.mcp.support import COUNTERSIGN, mcp_server, process_env
+from tests.upstream.support import upstream_runtime
+from tests.upstream.test_pinning import POLICY, SERVER
+
+SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")
+GARBAGE = (sys.executable, "-c", "import time; print('this is not JSON-RPC', flush=True); time.sleep(120)")
+
+
+def test_a_missing_command_a_garbage_answer_and_silence_each_leave_their_upstream_down_with_a_reason() -> None:
+    config = UpstreamsConfig(
+        None,
+        {
+            "missing": StdioUpstream(command=("/nonexistent/mcp-server",), connect_timeout=2),
+            "garbage": StdioUpstream(command=GARBAGE, connect_timeout=2),
+            "silent": StdioUpstream(command=SLEEPER, connect_timeout=2),
+            "echo": StdioUpstream(command=(sys.executable, str(SERVER), "stdio"), connect_timeout=30),
+        },
+    )
+    hub = UpstreamHub(config, None).start()
+    try:
+        hub.wait_settled(40)
+        status = hub.status()
+    finally:
+        hub.close()
+
+    assert status["missing"]["state"] == "down"
+    assert "command not found: /nonexistent/mcp-server" in status["missing"]["error"]
+    assert status["garbage"]["state"] == "down" and "2 s" in status["garbage"]["error"]
+    assert status["silent"]["state"] == "down" and "no MCP handshake" in status["silent"]["error"]
+    assert status["echo"]["state"] == "up" and status["echo"]["tools"] == 1  # the others broke nothing
+
+
+async def test_an_upstream_call_that_never_answers_becomes_a_clear_tool_error_at_its_timeout(
+    database_url: str, tmp_path: Path
+) -> None:
+    upstream = StdioUpstream(command=(sys.executable, str(SERVER), "stdio"), call_timeout=1)
+    runtime = upstream_runtime(database_url, tmp_path, {"echo": upstream}, POLICY.replace("hold", "allow"))
+    try:
+        async with Client(mcp_server(runtime)) as client:
+            with anyio.fail_after(20):
+                result = await client.call_tool("echo__echo", {"text": "hang"})
+                fine = await client.call_tool("echo__echo", {"text": "still here"})
+    finally:
+        runtime.close()
+
+    assert result.is_error is True
+    assert "did not answer echo within 1 s" in result.content[0].text  # type: ignore[union-attr]
+    assert fine.is_error is False and fine.content[0].text == "still here"  # type: ignore[union-attr]
+
+
+def test_upstream_check_reports_a_required_upstream_that_is_down_and_exits_1(database_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "countersign.yaml"
+    config.write_text("upstreams:\n  crm:\n    command: [/nonexistent/crm-mcp]\n    required: true\n")
+    done = subprocess.run(
+        [COUNTERSIGN, "upstream", "check"],
+        env=process_env(database_url, COUNTERSIGN_CONFIG=str(config)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "FAIL  crm: command not found: /nonexistent/crm-mcp" in done.stdout
+
+
+def test_a_malformed_config_stops_serve_with_one_line_per_problem_and_no_traceback(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "countersign.yaml"
+    config.write_text("upstreams:\n  crm:\n    comand: [x]\n")
+    done = subprocess.run(
+        [COUNTERSIGN, "serve", "--port", "1"],
+        env=process_env(database_url, COUNTERSIGN_CONFIG=str(config)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"{config}:3: upstreams.crm.comand: unknown key" in done.stderr
+    assert f"{config}:2: upstreams.crm.command: Field required" in done.stderr
+    assert "Traceback" not in done.stderr
