@@ -23,11 +23,18 @@ def test_events_of_one_call_carry_the_draft_the_edit_and_the_approver(store: Sto
     edited = next(h for h in ledger.held if h.outcome == "edited")
     with store.read() as session:
         page = search(session, AuditFilter(call_id=edited.call_id))
-    assert [e.event.event_type for e in page.entries] == ["executed", "execution_started", "approved", "held"]
+    # The editor's approval is recorded; someone besides the editor completes it.
+    assert [e.event.event_type for e in page.entries] == [
+        "executed",
+        "execution_started",
+        "approved",
+        "approval_recorded",
+        "held",
+    ]
     call = page.entries[0].call
     assert call is not None and call.edited
     assert call.proposed_arguments["body"] == "Hello" and call.arguments["body"] == "Hello, kindly"
-    assert [a.name for a in call.approvers] == ["sam"] and call.approvers[0].edited
+    assert [(a.name, a.edited) for a in call.approvers] == [("sam", True), ("rita", False)]
     assert call.status == "succeeded" and call.category == "customer-email"
 
 
