@@ -19,9 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from server.config import Settings
 from server.mcp import build_server, http_agent
 from server.runtime import Runtime, build_runtime, sweeping
+from server.store.db import UnstorableInput
 from web import api, pages, slack
 from web.admin import router as admin_router
-from web.http_security import HttpSecurity, internal_error, invalid_request
+from web.http_security import HttpSecurity, internal_error, invalid_request, unstorable_input
 from web.mcp_http import McpRoute, allowed_hosts, allowed_origins, mcp_endpoint, session_manager
 
 MCP_PATH = "/mcp"
@@ -60,6 +61,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin_router)  # admin pages and /api/admin (web/admin/__init__.py)
     app.include_router(slack.router)  # Approve / Reject from Slack messages (web/slack.py)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(UnstorableInput, unstorable_input)
     app.add_exception_handler(Exception, internal_error)
     # Agents' calls are the hot path: /mcp goes straight to its endpoint, past the pages' middleware and routes.
     endpoint = mcp_endpoint(manager, live.people.authenticate_token, live.people.token_is_live)

@@ -205,6 +205,11 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return _error(500, "internal server error")
 
 
+async def unstorable_input(request: Request, exc: Exception) -> Response:
+    """Input the database refuses (a NUL character on PostgreSQL) is the client's to fix: 422, nothing written."""
+    return _error(422, str(exc))
+
+
 async def invalid_request(request: Request, exc: Exception) -> Response:
     """FastAPI's 422, written as ASCII JSON: the errors echo the input, which may hold a lone surrogate
     (``"\\ud800"`` is valid JSON but not encodable as UTF-8) and would otherwise turn a 422 into a 500."""

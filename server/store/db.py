@@ -33,6 +33,12 @@ class StoreUnavailable(RuntimeError):
     """The database cannot be reached or written. Callers fail closed."""
 
 
+class UnstorableInput(ValueError):
+    """Input the database refuses to hold (PostgreSQL: a NUL character in text). Nothing was written."""
+
+    message = "the input holds characters the database cannot store (such as NUL); nothing was written"
+
+
 class StoreNotReady(RuntimeError):
     """The database is reachable but its schema is missing or older than this version's."""
 
@@ -118,6 +124,8 @@ class Store:
                 yield session
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        except sa.exc.DataError as exc:  # the input, not the database, is at fault: the caller answers 4xx
+            raise UnstorableInput(UnstorableInput.message) from exc
 
     @contextmanager
     def raw_write(self) -> Iterator[RawTransaction]:
@@ -156,6 +164,8 @@ class Store:
                 conn.rollback()
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        except sa.exc.DataError as exc:  # e.g. looking up an id with a NUL in it on PostgreSQL
+            raise UnstorableInput(UnstorableInput.message) from exc
 
     def fetch_raw(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """Rows of one read, straight through a pooled DBAPI cursor (``?`` placeholders).
@@ -173,6 +183,8 @@ class Store:
             cursor.execute(sql, params)
             rows = [tuple(row) for row in cursor.fetchall()]
             cursor.close()
+        except self.engine.dialect.loaded_dbapi.DataError as exc:  # the parameters, not the database, are at fault
+            raise UnstorableInput(UnstorableInput.message) from exc
         except dbapi_error as exc:
             raise StoreUnavailable(f"database unavailable: {exc}") from exc
         finally:
