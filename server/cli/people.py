@@ -6,6 +6,8 @@ Secrets are printed once, alone on the last line of output, and stored only as h
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
 
@@ -25,8 +27,14 @@ class RoleChoice(StrEnum):
     admin = "admin"
 
 
-def _people() -> People:
-    return People(Store.open(Settings().database_url))
+@contextmanager
+def _people() -> Iterator[People]:
+    """People on the configured database, closed again when the command is done."""
+    store = Store.open(Settings().database_url)
+    try:
+        yield People(store)
+    finally:
+        store.close()
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -49,7 +57,8 @@ def user_add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = _people().create_user(name, role.value, password=password, queues=queue)
+        with _people() as people:
+            user = people.create_user(name, role.value, password=password, queues=queue)
     except PeopleError as exc:
         raise _fail(exc) from exc
     queues = ", ".join(user.queues) if user.queues else "every queue"
@@ -65,7 +74,8 @@ def user_set_email(
 ) -> None:
     """Record a person's e-mail address (links their Slack account); audited."""
     try:
-        _people().set_email(name, email, actor="cli")
+        with _people() as people:
+            people.set_email(name, email, actor="cli")
     except PeopleError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{name}: e-mail address set")
@@ -82,7 +92,8 @@ def agent_add(
 ) -> None:
     """Create a bearer token for an agent to call /mcp. Printed once, on the last line."""
     try:
-        token = _people().create_agent_token(name, label=label, for_person=for_person)
+        with _people() as people:
+            token = people.create_agent_token(name, label=label, for_person=for_person)
     except PeopleError as exc:
         raise _fail(exc) from exc
     if for_person is not None:
@@ -94,7 +105,8 @@ def agent_add(
 @agent_app.command("revoke")
 def agent_revoke(name: Annotated[str, typer.Argument(help="The agent whose tokens stop working.")]) -> None:
     """Revoke every token of an agent (running servers refuse it from its next request)."""
-    count = _people().revoke_tokens(name, kind="agent")
+    with _people() as people:
+        count = people.revoke_tokens(name, kind="agent")
     typer.echo(f"revoked {count} token(s) of agent {name}")
 
 
@@ -105,7 +117,8 @@ def token_create(
 ) -> None:
     """Create an API token acting as a person (JSON API). Printed once, on the last line."""
     try:
-        token = _people().create_person_token(user, label=label)
+        with _people() as people:
+            token = people.create_person_token(user, label=label)
     except PeopleError as exc:
         raise _fail(exc) from exc
     typer.echo(f"API token for {user}: send it as 'Authorization: Bearer <token>' to /api (shown once):")
@@ -117,5 +130,6 @@ def token_revoke(
     user: Annotated[str, typer.Option("--user", help="The person whose API tokens stop working.")],
 ) -> None:
     """Revoke every API token of a person."""
-    count = _people().revoke_tokens(user, kind="person")
+    with _people() as people:
+        count = people.revoke_tokens(user, kind="person")
     typer.echo(f"revoked {count} token(s) of {user}")
