@@ -10,6 +10,7 @@ in worker threads; the event loop only waits.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -52,7 +53,8 @@ from server.mcp.catalog import (
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
-from server.upstream.tools import FORWARD_PROGRESS
+from server.mcp.list_changed import ListChangedNotifier
+from server.upstream.tools import FORWARD_LOG, FORWARD_PROGRESS
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +122,18 @@ class GuardedTools:
         self.resolve_agent = resolve_agent
         self.catalog: Catalog = build_catalog(gateway.registry)
         self.validators = Validators(self.catalog.schemas)
+        # Upstream tools come and go: connections that listed tools are told when the list changes.
+        self.list_changed = ListChangedNotifier()
+        if gateway.external is not None:
+            gateway.external.on_change(self.list_changed.notify)
 
     # --- handlers -------------------------------------------------------------------------------
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        if self.gateway.external is not None:
+            self.list_changed.remember(ctx)
         return types.ListToolsResult(tools=[*self.catalog.tools, *self._upstream_tools()])
 
     def _upstream_tools(self) -> list[types.Tool]:
@@ -174,7 +182,7 @@ class GuardedTools:
     async def set_logging_level(
         self, ctx: ServerRequestContext[Any, Any], params: types.SetLevelRequestParams
     ) -> types.EmptyResult:
-        # Accepted for older clients; the gateway sends no log notifications, so there is nothing to filter.
+        # Accepted for older clients; the only log messages sent are an upstream's, passed on as they came.
         logger.debug("client asked for log level %s", params.level)
         return types.EmptyResult()
 
@@ -204,11 +212,14 @@ class GuardedTools:
             justification=parsed.justification,
         )
         token = FORWARD_PROGRESS.set(_forwarder(ctx)) if external is not None else None
+        log_token = FORWARD_LOG.set(_log_forwarder(ctx)) if external is not None else None
         try:
             submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
         finally:
             if token is not None:
                 FORWARD_PROGRESS.reset(token)
+            if log_token is not None:
+                FORWARD_LOG.reset(log_token)
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
             return outcomes.ran_now(submission.ran)
         call = submission.call
@@ -323,6 +334,26 @@ def _forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
                 await ctx.session.report_progress(progress, total, message)
             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                 logger.debug("upstream progress could not be delivered")
+
+        asyncio.run_coroutine_threadsafe(send(), loop)
+
+    return forward
+
+
+def _log_forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
+    """Forward an upstream's log messages during an allowed call to this request's client, as they came."""
+    loop = asyncio.get_running_loop()
+
+    send_log = functools.partial(getattr(type(ctx.session).send_log_message, "__wrapped__"), ctx.session)
+
+    def forward(params: types.LoggingMessageNotificationParams) -> None:
+        async def send() -> None:
+            try:
+                # Logging is deprecated in 2026-07-28 (the method warns) but still how upstreams talk;
+                # the SDK keeps its per-request opt-in rules for 2026 clients either way.
+                await send_log(params.level, params.data, logger=params.logger, related_request_id=ctx.request_id)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                logger.debug("upstream log message could not be delivered")
 
         asyncio.run_coroutine_threadsafe(send(), loop)
 
