@@ -133,7 +133,8 @@ def accept(
 
         for pin in changed:
             typer.echo(describe_change(pin))
-        accepted = pins.accept(upstream, [p.tool for p in changed], actor=_actor(actor))
+        shown = {p.tool: p.pending_hash or "" for p in changed}  # accept only what was printed
+        accepted = pins.accept(upstream, list(shown), actor=_actor(actor), expected=shown)
     typer.echo(f"accepted {len(accepted)} changed definitions: {', '.join(p.tool for p in accepted)}")
 
 
