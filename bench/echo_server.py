@@ -1,7 +1,7 @@
 """The upstream of the upstream benchmark: an `echo` tool written with the Python SDK's low-level server.
 
-    python bench/echo_server.py stdio          # what Countersign and mcp-proxy start as their upstream
-    python bench/echo_server.py http PORT      # the same server, called directly over streamable HTTP
+python bench/echo_server.py stdio          # what Countersign and mcp-proxy start as their upstream
+python bench/echo_server.py http PORT      # the same server, called directly over streamable HTTP
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
 
 
 async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=str((params.arguments or {}).get("text")))])
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=str((params.arguments or {}).get("text")))]
+    )
 
 
 server: Server[Any] = Server("echo", on_list_tools=list_tools, on_call_tool=call_tool)
@@ -43,7 +45,9 @@ def _http(port: int) -> None:
     from starlette.applications import Starlette
 
     mcp_app = server.streamable_http_app(
-        transport_security=TransportSecuritySettings(allowed_hosts=["127.0.0.1:*"], allowed_origins=["http://127.0.0.1:*"])
+        transport_security=TransportSecuritySettings(
+            allowed_hosts=["127.0.0.1:*"], allowed_origins=["http://127.0.0.1:*"]
+        )
     )
     app = Starlette(routes=mcp_app.routes, lifespan=lambda _app: server.session_manager.run())
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -27,9 +27,7 @@ _LOOKUP_SQL = (
 
 
 class Overrides:
-    def __init__(
-        self, store: Store, registry: ToolRegistry, external_act: Callable[[str], bool] | None = None
-    ) -> None:
+    def __init__(self, store: Store, registry: ToolRegistry, external_act: Callable[[str], bool] | None = None) -> None:
         self.store = store
         self.registry = registry
         # Whether a tool the registry lacks (an upstream MCP tool) acts: the kill switch stops it too.

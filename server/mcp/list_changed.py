@@ -53,6 +53,3 @@ class ListChangedNotifier:
     def __len__(self) -> int:
         with self._lock:
             return len(self._connections)
-
-
-

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -51,9 +51,9 @@ from server.mcp.catalog import (
     upstream_tool,
 )
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
+from server.mcp.list_changed import ListChangedNotifier
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
-from server.mcp.list_changed import ListChangedNotifier
 from server.upstream.tools import FORWARD_LOG, FORWARD_PROGRESS
 
 logger = logging.getLogger(__name__)
@@ -344,7 +344,9 @@ def _log_forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
     """Forward an upstream's log messages during an allowed call to this request's client, as they came."""
     loop = asyncio.get_running_loop()
 
-    send_log = functools.partial(getattr(type(ctx.session).send_log_message, "__wrapped__"), ctx.session)
+    # The undecorated method: `send_log_message` warns on every call (logging is deprecated in 2026-07-28).
+    unwarned = type(ctx.session).send_log_message.__wrapped__  # type: ignore[attr-defined]
+    send_log: Callable[..., Awaitable[None]] = functools.partial(unwarned, ctx.session)
 
     def forward(params: types.LoggingMessageNotificationParams) -> None:
         async def send() -> None:

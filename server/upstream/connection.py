@@ -223,7 +223,7 @@ def _send_call_headers(client: Client) -> None:
     tests/upstream/test_idempotency_header.py fails if an SDK upgrade moves this hook.
     """
     session = client.session
-    stamp = session._stamp  # noqa: SLF001  # set by the handshake, which has run by now
+    stamp = session._stamp  # set by the handshake, which has run by now
 
     def stamp_with_headers(data: dict[str, Any], opts: Any) -> None:
         stamp(data, opts)
@@ -231,7 +231,7 @@ def _send_call_headers(client: Client) -> None:
         if extra:
             opts.setdefault("headers", {}).update(extra)
 
-    session._stamp = stamp_with_headers  # noqa: SLF001
+    session._stamp = stamp_with_headers
 
 
 async def _list_all(client: Client) -> list[types.Tool]:

@@ -22,8 +22,8 @@ from server.policy.declared import declared_exposure, declared_subject, preview_
 from server.policy.model import ToolEntry
 from server.policy.types import CallFacts, Justification
 from server.upstream import UPSTREAM_RESULT
-from server.upstream.connection import UpstreamUnavailable
 from server.upstream.config import HttpUpstream
+from server.upstream.connection import UpstreamUnavailable
 from server.upstream.hub import ForwardLog, ForwardProgress, UpstreamHub, UpstreamRefused
 from server.upstream.pins import Pins
 from tools.contract import ToolInputError
@@ -152,9 +152,7 @@ class UpstreamTools:
             elif entry.idempotency.header is not None and self._over_http(tool):
                 headers = {entry.idempotency.header: idempotency_key}
         try:
-            result = self.hub.call(
-                tool, sent, progress=FORWARD_PROGRESS.get(), headers=headers, log=FORWARD_LOG.get()
-            )
+            result = self.hub.call(tool, sent, progress=FORWARD_PROGRESS.get(), headers=headers, log=FORWARD_LOG.get())
         except (UpstreamUnavailable, UpstreamRefused) as exc:
             raise ToolRefused(str(exc)) from exc
         raw = result.model_dump(mode="json", by_alias=True, exclude_none=True)

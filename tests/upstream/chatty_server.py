@@ -72,7 +72,9 @@ async def main_stdio() -> None:
 def main_http(port: int) -> None:
     import uvicorn
 
-    uvicorn.run(server.streamable_http_app(streamable_http_path="/mcp"), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(
+        server.streamable_http_app(streamable_http_path="/mcp"), host="127.0.0.1", port=port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":
