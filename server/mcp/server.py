@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import mcp_types as types
-from mcp.server import Server, ServerRequestContext
+from mcp.server import NotificationOptions, Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 
 from server.canonical import canonical_json
@@ -377,9 +377,23 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
         get_tool_input_schema=tools.listed_schema,
     )
     server.middleware.append(NonObjectArguments())
+    if gateway.external is not None:
+        _advertise_tools_changed(server)
     # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, tools.set_logging_level)
     return server
+
+
+def _advertise_tools_changed(server: Server[Any]) -> None:
+    """Declare ``tools.listChanged`` in the handshake (stdio and HTTP alike): upstream tools come and go,
+    and ListChangedNotifier tells clients. The SDK builds the handshake from
+    ``create_initialization_options()`` without notification options, so the default is set here."""
+    build = server.create_initialization_options
+
+    def with_tools_changed(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any) -> Any:
+        return build(notification_options or NotificationOptions(tools_changed=True), *args, **kwargs)
+
+    server.create_initialization_options = with_tools_changed  # type: ignore[method-assign]
 
 
 def _version() -> str:

@@ -71,6 +71,8 @@ async def test_an_upstream_list_changed_refreshes_our_list_checks_pins_and_tells
             told.set()
 
     async with Client(mcp_server(runtime), mode="legacy", message_handler=on_message) as client:
+        tools_capability = client.server_capabilities.tools
+        assert tools_capability is not None and tools_capability.list_changed is True  # declared in the handshake
         before = {tool.name for tool in (await client.list_tools()).tools}
         assert "chat__grow" in before and "chat__extra" not in before
 
