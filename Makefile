@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test test-slow lint typecheck check bench node-deps clean
+.PHONY: run test test-slow lint typecheck check bench bench-proxy node-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# mcp-proxy (the baseline of bench/bench_upstream.py) needs mcp 1.x: its own virtualenv.
+bench-proxy: .bench-proxy-venv/bin/mcp-proxy
+.bench-proxy-venv/bin/mcp-proxy: bench/requirements-mcp-proxy.txt
+	python3 -m venv .bench-proxy-venv
+	.bench-proxy-venv/bin/pip install -q -r bench/requirements-mcp-proxy.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules countersign.db*
