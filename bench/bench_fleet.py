@@ -60,7 +60,13 @@ async def measure(agent_url: str, api_url: str, agent_token: str, person_token: 
         for number in range(WARM_UP + SAMPLES):
             waiting = asyncio.create_task(_agent_result_time(agent))
             call_id = await _held_call(api)
-            response = await api.post(f"/api/calls/{call_id}/approve", json={"reason": "bench"})
+            seen = (await api.get(f"/api/calls/{call_id}")).json()
+            decision = {
+                "reason": "bench",
+                "args_hash": seen["args_hash"],
+                "override_reason": " ; ".join(seen["override_grounds"]) or None,
+            }
+            response = await api.post(f"/api/calls/{call_id}/approve", json=decision)
             returned = time.perf_counter()
             response.raise_for_status()
             arrived = await waiting
@@ -111,11 +117,11 @@ def main() -> None:
     print("decision on instance B -> agent waiting inline on instance A (two `serve` processes, one PostgreSQL)")
     for name, values in results.items():
         print(f"  {name:14} {_figures(values)}")
-    notified = statistics.quantiles(results["LISTEN/NOTIFY"], n=100)[98] * 1000
-    polled = statistics.quantiles(results["polling only"], n=100)[49] * 1000
-    verdict = "met" if notified < TARGET_P99_MS else "MISSED"
-    print(f"  target: p99 < {TARGET_P99_MS:.0f} ms with LISTEN/NOTIFY: {verdict} ({notified:.1f} ms)")
-    print(f"  p50 polling / p99 notified: {polled / notified:.1f}x")
+    notified = statistics.quantiles(results["LISTEN/NOTIFY"], n=100)
+    polled = statistics.quantiles(results["polling only"], n=100)
+    verdict = "met" if notified[98] * 1000 < TARGET_P99_MS else "MISSED"
+    print(f"  target: p99 < {TARGET_P99_MS:.0f} ms with LISTEN/NOTIFY: {verdict} ({notified[98] * 1000:.1f} ms)")
+    print(f"  polling / LISTEN/NOTIFY: p50 {polled[49] / notified[49]:.1f}x, p99 {polled[98] / notified[98]:.1f}x")
 
 
 if __name__ == "__main__":
