@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "countersign_calls"
 MAX_RETRY_SECONDS = 30.0
-# How long the listener waits for notifications before checking whether it should stop.
-LISTEN_TICK_SECONDS = 0.5
+# How long the listener waits for notifications before checking whether it should stop (bounds close()).
+LISTEN_TICK_SECONDS = 0.1
 CONNECT_TIMEOUT_SECONDS = 5
 # pg_notify payloads are limited to 8000 bytes; ours are an origin, a status and a call id.
 MAX_PAYLOAD = 512
@@ -149,6 +149,8 @@ class ChangeFeed:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=LISTEN_TICK_SECONDS):
                             self._received(note.payload)
+                            if self._stop.is_set():
+                                break
             except psycopg.Error as exc:
                 self.bus.set_remote_live(False)
                 if self._stop.is_set():
