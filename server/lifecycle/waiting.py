@@ -70,11 +70,17 @@ class ChangeBus:
         with self._lock:
             self._listeners = [entry for entry in self._listeners if entry[0] is not listener]
 
-    def publish(self, call_id: str, status: str, *, remote: bool = False) -> None:
-        """A change was committed: by this process, or (``remote``) by another one, as its feed reports."""
+    def publish(self, call_id: str, status: str, *, remote: bool = False, forward: bool = True) -> None:
+        """A change was committed: by this process, or (``remote``) by another one, as its feed reports.
+
+        ``forward=False``: no other process waits for this change (an allowed call, answered inline), so
+        ``local_only`` listeners (the feed to other instances) are not told.
+        """
         with self._lock:
             waiters = list(self._waiters.get(call_id, ()))
-            listeners = [listener for listener, local_only in self._listeners if not (remote and local_only)]
+            listeners = [
+                listener for listener, local_only in self._listeners if not (local_only and (remote or not forward))
+            ]
         _wake(waiters)
         for listener in listeners:
             listener(call_id, status)

@@ -110,9 +110,8 @@ class ChangeFeed:
                 try:
                     if conn is None or conn.closed:
                         conn = self._connect("countersign-notify")
-                    with conn.transaction():  # one commit delivers the whole batch
-                        for payload in batch:
-                            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+                    # One statement, one round trip, however many changes queued up meanwhile.
+                    conn.execute("SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (CHANNEL, batch))
                 except psycopg.Error as exc:
                     # Dropped, not retried: the waiters' polling delivers these changes anyway.
                     logger.warning("could not announce %d change(s) to other instances: %s", len(batch), _line(exc))

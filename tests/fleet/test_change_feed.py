@@ -103,3 +103,25 @@ def test_only_postgresql_urls_get_a_feed() -> None:
     assert ChangeFeed.for_url("sqlite:///./countersign.db", ChangeBus()) is None
     url = libpq_url("postgresql+psycopg://u:secret@db:5432/c?options=-csearch_path%3Dx")
     assert url == "postgresql://u:secret@db:5432/c?options=-csearch_path%3Dx"
+
+
+def test_allowed_calls_are_not_announced_to_other_instances(
+    feeds: tuple[ChangeBus, ChangeBus, ChangeFeed, ChangeFeed],
+) -> None:
+    a_bus, b_bus, _, _ = feeds
+    heard_on_b = Heard(b_bus)
+    a_bus.publish("allowed-1", "succeeded", forward=False)  # answered inline: nobody elsewhere waits for it
+    a_bus.publish("held-1", "held")
+
+    assert heard_on_b.next() == ("held-1", "held")
+    assert heard_on_b.empty()
+
+
+def test_many_changes_queued_at_once_all_arrive(feeds: tuple[ChangeBus, ChangeBus, ChangeFeed, ChangeFeed]) -> None:
+    a_bus, b_bus, _, _ = feeds
+    heard_on_b = Heard(b_bus)
+    sent = [(f"call-{number}", "succeeded") for number in range(200)]
+    for call_id, status in sent:
+        a_bus.publish(call_id, status)
+
+    assert sorted(heard_on_b.next() for _ in sent) == sorted(sent)
