@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test test-slow lint typecheck check bench bench-proxy node-deps clean
+.PHONY: run test test-slow lint typecheck check bench bench-proxy node-deps clean image-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench-proxy: .bench-proxy-venv/bin/mcp-proxy
 	python3 -m venv .bench-proxy-venv
 	.bench-proxy-venv/bin/pip install -q -r bench/requirements-mcp-proxy.txt
 	touch $@
+
+# On demand, never in `make test` (needs root, takes minutes): a Debian base made with debootstrap, the
+# Containerfile built on it (podman --isolation=chroot), and the image's `countersign serve` run by chroot
+# against the local PostgreSQL until /readyz answers. See tests/fleet/image_test.sh.
+image-test:
+	tests/fleet/image_test.sh
 
 clean:
 	rm -rf $(VENV) node_modules countersign.db*

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # How long a request's body may take to arrive; a slower one gets 408 and its connection is closed.
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     expiry_sweep_seconds: float = Field(default=5.0, gt=0)
+    # Many instances (server/store/notify_pg.py): how often a waiting agent's call is read when nothing
+    # wakes it (the safety net), whether PostgreSQL LISTEN/NOTIFY carries decisions between instances,
+    # and the first pause before a dropped listener connection is reopened (doubling up to 30 s).
+    wait_poll_seconds: float = Field(default=0.5, gt=0, le=300)
+    pg_listen: bool = True
+    listen_retry_seconds: float = Field(default=1.0, gt=0, le=300)
     # Where allowed calls' records are written: a writer process (keeps the work off the request threads)
     # or a thread of the server process. An in-memory SQLite database always uses the thread.
     journal_writer: Literal["process", "thread"] = "process"

@@ -23,6 +23,7 @@ from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
+from server.lifecycle.waiting import ChangeBus
 from server.notify.setup import notifier_from
 from server.notify.sla import sweep_sla
 from server.notify.worker import Notifier
@@ -31,6 +32,7 @@ from server.plugins import plugin_registries
 from server.policy import PolicyHolder
 from server.runner import registry_runner, with_external
 from server.store.db import Store
+from server.store.notify_pg import ChangeFeed
 from server.upstream.config import UpstreamsConfig
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ def build_runtime(
         policies=policies,
         registry=registry,
         runner=runner,
+        bus=ChangeBus(poll_interval=settings.wait_poll_seconds),
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
         external=external,
         office=office,
@@ -154,11 +157,32 @@ async def run_notifier(runtime: Runtime, every: float) -> None:
 
 @asynccontextmanager
 async def sweeping(runtime: Runtime) -> AsyncIterator[None]:
-    """Run the sweeper and the notification worker in the background for the duration of the block."""
-    async with anyio.create_task_group() as group:
+    """Run the sweeper and the notification worker in the background for the duration of the block.
+
+    The sweep is safe on every instance at once: each step is a compare-and-set under a row lock.
+    """
+    async with instances_linked(runtime), anyio.create_task_group() as group:
         group.start_soon(run_sweeper, runtime.gateway, runtime.settings.expiry_sweep_seconds)
         group.start_soon(run_notifier, runtime, runtime.settings.notify_poll_seconds)
         try:
             yield
         finally:
             group.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def instances_linked(runtime: Runtime) -> AsyncIterator[None]:
+    """On PostgreSQL, the change feed that carries decisions between instances (server/store/notify_pg.py)."""
+    settings = runtime.settings
+    bus = runtime.gateway.bus
+    feed = ChangeFeed.for_url(settings.database_url, bus, retry_seconds=settings.listen_retry_seconds)
+    if not settings.pg_listen:
+        feed = None
+    if feed is None:
+        yield
+        return
+    feed.start()
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(feed.close)

@@ -136,7 +136,7 @@ class AgentDesk:
         )
         if verdict.action == Action.ALLOW:
             ran = self._run_allowed(new, verdict)
-            self.bus.publish(ran["id"], ran["status"])
+            self.bus.publish(ran["id"], ran["status"], forward=False)  # answered inline: no other instance waits
             return Submission(verdict, ran=ran)
         # Only calls people may decide learn whom the agent works for: the allowed path stays one query short.
         new = replace(new, bound_person=self.bound_person(new.agent))
