@@ -194,7 +194,9 @@ async def measure_decisions(agent_url: str, api_url: str, agent_token: str, pers
         for _ in range(DECISION_SAMPLES):
             waiting = asyncio.create_task(_agent_result_time(agent))
             call_id = await _held_call(api)
-            response = await api.post(f"/api/calls/{call_id}/approve", json={"reason": "bench"})
+            seen = (await api.get(f"/api/calls/{call_id}")).json()
+            decision = {"reason": "bench", "args_hash": seen["args_hash"]}
+            response = await api.post(f"/api/calls/{call_id}/approve", json=decision)
             returned = time.perf_counter()
             response.raise_for_status()
             samples.append(await waiting - returned)
