@@ -2,6 +2,8 @@
 // on 127.0.0.1, with one confidential test client. Prints "READY <issuer>" once it listens.
 //
 //   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI   the test client
+//   ISSUER_HOST                             the issuer's host name (default 127.0.0.1; "localhost" puts the
+//                                           provider on another site than an app on 127.0.0.1)
 //
 // A small control endpoint, POST /test/control with a JSON body, stands in for the provider's admin:
 //   {"accounts": {"<sub>": {claims...}}}   the directory (groups, preferred_username, email...)
@@ -30,7 +32,7 @@ let tamper = null;
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const issuer = `http://${process.env.ISSUER_HOST || "127.0.0.1"}:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   clients: [

@@ -40,12 +40,14 @@ class Idp:
 
 
 @contextmanager
-def running_idp(redirect_uri: str) -> Iterator[Idp]:
+def running_idp(redirect_uri: str, *, host: str = "127.0.0.1") -> Iterator[Idp]:
+    """The provider, listening on 127.0.0.1 (``host`` only names it in the issuer URL)."""
     env = {
         **os.environ,
         "CLIENT_ID": CLIENT_ID,
         "CLIENT_SECRET": CLIENT_SECRET,
         "REDIRECT_URI": redirect_uri,
+        "ISSUER_HOST": host,
     }
     process = subprocess.Popen([NODE, SCRIPT], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -4,8 +4,9 @@
   HttpOnly cookie (``SameSite=Lax``: it must come back on the provider's top-level redirect to us).
 - ``GET /signin/oidc/callback`` verifies the answer, reads the claim mapping again (server/sso.py),
   and signs the person in with the role and queues it gives; no role refuses the sign-in and disables
-  an existing person at once. The session cookie is set on a small page that then moves on, because a
-  ``SameSite=Strict`` cookie set during a cross-site redirect chain is not sent on its next hop.
+  an existing person at once. The session cookie is set on a small page that then moves on (meta
+  refresh): browsers that treat a whole redirect chain begun on another site as cross-site would not
+  send a ``SameSite=Strict`` cookie on a redirect's next hop.
 """
 
 from __future__ import annotations
