@@ -34,6 +34,8 @@ AGENT_TOKEN_PREFIX = "csa_"  # noqa: S105 - a prefix, not a secret
 PERSON_TOKEN_PREFIX = "csp_"  # noqa: S105 - a prefix, not a secret
 ROLES: tuple[Role, ...] = ("reviewer", "admin", "auditor")
 MIN_PASSWORD = 8
+# Who the audit trail names for changes single sign-on makes (the mapping, not a person, decided them).
+SSO_ACTOR = "sso"
 # Letters, digits and a few separators: names appear in logs, audit events and URLs.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}$")
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']+$")
@@ -285,7 +287,9 @@ class People:
             user = session.exec(select(User).where(User.sso_subject == subject)).first()
             if user is None:
                 if grant is None:
-                    self._audit(session, "sso_refused", "cli", {"subject": subject, "why": "no role in the mapping"})
+                    self._audit(
+                        session, "sso_refused", SSO_ACTOR, {"subject": subject, "why": "no role in the mapping"}
+                    )
                     return None
                 user = self._new_sso_user(session, subject, names, grant, email)
             elif grant is None:
@@ -293,7 +297,9 @@ class People:
                     user.disabled = True
                     user.disabled_by_sso = True
                     session.add(user)
-                    self._audit(session, "user_disabled", "cli", {"user": user.name, "why": "no role in the mapping"})
+                    self._audit(
+                        session, "user_disabled", SSO_ACTOR, {"user": user.name, "why": "no role in the mapping"}
+                    )
                 return None
             else:
                 if user.disabled and not user.disabled_by_sso:
@@ -306,7 +312,7 @@ class People:
                     self._audit(
                         session,
                         "user_role_set",
-                        "cli",
+                        SSO_ACTOR,
                         {"user": user.name, "role": grant.role, "queues": queues, "via": "sso"},
                     )
             return person_from_user(user)
@@ -333,7 +339,7 @@ class People:
         )
         session.add(user)
         self._audit(
-            session, "user_created", "cli", {"user": name, "role": grant.role, "queues": user.queues, "via": "sso"}
+            session, "user_created", SSO_ACTOR, {"user": name, "role": grant.role, "queues": user.queues, "via": "sso"}
         )
         return user
 
@@ -448,7 +454,7 @@ class People:
             at=self.store.now(),
             event_type=event_type,
             actor=actor,
-            actor_kind="person" if actor != "cli" else "system",
+            actor_kind="system" if actor in ("cli", SSO_ACTOR) else "person",
             reason=None,
             data=dict(data),
         )

@@ -137,15 +137,19 @@ class OidcClient:
         )
         return url, pending
 
-    async def finish(self, pending: PendingSignIn, *, state: str, code: str) -> dict[str, Any]:
+    async def finish(self, pending: PendingSignIn, *, state: str, code: str, iss: str | None = None) -> dict[str, Any]:
         """The verified ID token claims for the callback's ``code``.
 
+        ``iss`` is the callback's issuer parameter (RFC 9207), checked when the provider sends one.
+
         Raises:
-            OidcError: a state that is not this browser's, a failed exchange, or an ID token that does
-                not verify (signature, issuer, audience, expiry, nonce).
+            OidcError: a state that is not this browser's, an answer from another issuer, a failed
+                exchange, or an ID token that does not verify (signature, issuer, audience, expiry, nonce).
         """
         if not state or not hmac.compare_digest(state.encode(), pending.state.encode()):
             raise OidcError("this sign-in did not start in this browser (state mismatch); please sign in again")
+        if iss is not None and iss.rstrip("/") != self.issuer:
+            raise OidcError("the answer came from another identity provider (issuer mismatch)")
         if not code:
             raise OidcError("the identity provider sent no authorization code")
         tokens = await self._exchange(code, pending.verifier)

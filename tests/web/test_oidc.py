@@ -229,3 +229,12 @@ def test_with_local_passwords_off_only_single_sign_on_signs_in(
             assert through_provider(client, idp).status_code == 200 and _signed_in(client)
     finally:
         runtime.close()
+
+
+def test_an_answer_naming_another_issuer_is_refused(client: TestClient, runtime: Runtime, idp: Idp) -> None:
+    path, query = callback_url(client, idp)
+    assert "iss=" in query  # the provider names itself in the answer (RFC 9207)
+    mixed_up = "&".join("iss=https%3A%2F%2Fevil.example" if p.startswith("iss=") else p for p in query.split("&"))
+    answer = client.get(f"{path}?{mixed_up}", follow_redirects=False)
+    assert answer.status_code == 403 and "issuer mismatch" in answer.text
+    assert not client.cookies.get(SESSION_COOKIE) and _user(runtime, "rita") is None

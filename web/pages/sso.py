@@ -69,7 +69,9 @@ async def callback(request: Request, pages: Pages) -> Response:
         description = (query.get("error_description") or query["error"])[:200]
         return _refused(pages, request, f"The identity provider refused the sign-in: {description}")
     try:
-        claims = await pages.oidc.finish(pending, state=query.get("state", ""), code=query.get("code", ""))
+        claims = await pages.oidc.finish(
+            pending, state=query.get("state", ""), code=query.get("code", ""), iss=query.get("iss")
+        )
     except OidcError as exc:
         logger.warning("single sign-on refused: %s", exc)
         return _refused(pages, request, f"Sign-in refused: {exc}.")
