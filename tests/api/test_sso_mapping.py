@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from pydantic import ValidationError
 
+from server.config import Settings
 from server.people import People, PeopleError
 from server.sso import Grant, SsoConfigError, load_mapping
 from server.store.db import Store
@@ -123,3 +125,18 @@ def test_a_sso_person_has_no_password_to_reset(people: People) -> None:
     people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
     with pytest.raises(PeopleError, match="single sign-on"):
         people.reset_password("rita")
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"oidc_issuer": "https://idp.example.com"}, "needs both"),
+        ({"oidc_issuer": "http://idp.example.com", "oidc_client_id": "c"}, "https"),
+        ({"oidc_issuer": "http://localhost.evil.example", "oidc_client_id": "c"}, "https"),
+        ({"local_passwords": False}, "needs single sign-on"),
+    ],
+    ids=["issuer-without-client", "plain-http-issuer", "lookalike-loopback", "no-way-to-sign-in"],
+)
+def test_settings_refuse_an_incomplete_or_unsafe_sign_in_setup(values: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings(**values)  # type: ignore[arg-type]
