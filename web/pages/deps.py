@@ -5,10 +5,9 @@
 - :data:`Watcher`: like Viewer, but does not count as activity (the live stream and background
   refreshes of an open tab must not keep a session alive forever).
 - :data:`Actor`: a signed-in person whose request passed both CSRF checks (see web/csrf.py); anyone
-  else gets a 403 page and nothing changes.
+  else gets a 403 page and nothing changes. Bearer tokens are not sessions: agents never get here.
 - A person signed in with a one-time password (first admin, ``user reset-password``) is sent to the
   password change page by every page (Viewer) and refused every change (Actor) until they change it.
-  Bearer tokens are not sessions: agents never get here.
 """
 
 from __future__ import annotations
