@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,18 @@ class Settings(BaseSettings):
     tools: str = ""
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # Single sign-on (OpenID Connect, web/oidc.py): on when the issuer and client id are set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = "openid email profile groups"
+    # The YAML file mapping claims and groups to role and queues (server/sso.py); read at every sign-in.
+    oidc_mapping: Path | None = None
+    # A single-sign-on session goes back through the identity provider this often (silently while the
+    # provider's own session lasts), so the mapping and group membership are applied again.
+    oidc_recheck_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Local passwords (small teams); switch off once everyone signs in through single sign-on.
+    local_passwords: bool = True
     # Notifications (server/notify/). Secrets are kept out of reprs and logs.
     smtp_url: str | None = Field(default=None, repr=False, description="smtp://user:pass@host:587?starttls=true")
     smtp_from: str = "countersign@localhost"
@@ -74,6 +87,23 @@ class Settings(BaseSettings):
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("COUNTERSIGN_SMTP_URL must look like smtp://user:pass@host:587?starttls=true")
         return value or None
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Self:
+        if bool(self.oidc_issuer) != bool(self.oidc_client_id):
+            raise ValueError("single sign-on needs both COUNTERSIGN_OIDC_ISSUER and COUNTERSIGN_OIDC_CLIENT_ID")
+        if self.oidc_issuer:
+            parts = urlsplit(self.oidc_issuer)
+            loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+            if not (parts.scheme == "https" or loopback) or not parts.hostname:
+                raise ValueError("COUNTERSIGN_OIDC_ISSUER must be an https:// URL")
+        if not self.local_passwords and not self.oidc_enabled:
+            raise ValueError("COUNTERSIGN_LOCAL_PASSWORDS=false needs single sign-on (COUNTERSIGN_OIDC_ISSUER)")
+        return self
 
     @property
     def replay_root(self) -> Path:

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from server.canonical import sha256_hex
 from server.lifecycle.actors import Person, Role
+from server.sso import Grant
 from server.store import audit
 from server.store.db import Store
 from server.store.models import ApiToken, User
@@ -31,7 +32,10 @@ from server.text.identity import identity_key
 
 AGENT_TOKEN_PREFIX = "csa_"  # noqa: S105 - a prefix, not a secret
 PERSON_TOKEN_PREFIX = "csp_"  # noqa: S105 - a prefix, not a secret
-ROLES: tuple[Role, ...] = ("reviewer", "admin")
+ROLES: tuple[Role, ...] = ("reviewer", "admin", "auditor")
+MIN_PASSWORD = 8
+# Who the audit trail names for changes single sign-on makes (the mapping, not a person, decided them).
+SSO_ACTOR = "sso"
 # Letters, digits and a few separators: names appear in logs, audit events and URLs.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}$")
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']+$")
@@ -60,13 +64,20 @@ class Principal:
 
 def person_from_user(user: User) -> Person:
     """The lifecycle's view of a user: name, role and the queues they review (None: every queue)."""
-    role: Role = "admin" if user.role == "admin" else "reviewer"
+    role: Role = "admin" if user.role == "admin" else "auditor" if user.role == "auditor" else "reviewer"
     queues = frozenset(user.queues) if user.queues else None
     return Person(name=user.name, role=role, queues=queues)
 
 
 def token_hash(token: str) -> str:
     return sha256_hex(token)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise PeopleError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > 1000:
+        raise PeopleError("the password must have at most 1000 characters")
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -95,19 +106,21 @@ class People:
         password: str | None = None,
         queues: Sequence[str] | None = None,
         actor: str = "cli",
+        must_change_password: bool = False,
     ) -> User:
-        """Add a reviewer or admin. Raises PeopleError for a bad name or role, or a taken name."""
+        """Add a reviewer, admin or auditor. Raises PeopleError for a bad name or role, or a taken name."""
         check_name(name, "user name")
         if role not in ROLES:
-            raise PeopleError(f"role {role!r}: use reviewer or admin")
-        if password is not None and len(password) < 8:
-            raise PeopleError("the password must have at least 8 characters")
+            raise PeopleError(f"role {role!r}: use reviewer, admin or auditor")
+        if password is not None:
+            _check_password(password)
         user = User(
             name=name,
             role=role,
             password_hash=self.hasher.hash(password) if password is not None else None,
             queues=sorted(set(queues)) if queues else None,
             created_at=self.store.now(),
+            must_change_password=must_change_password,
         )
         with self.store.write() as session:
             if session.exec(select(User).where(User.name == name)).first() is not None:
@@ -174,6 +187,161 @@ class People:
             if user is not None:
                 user.password_hash = self.hasher.hash(password)
                 session.add(user)
+
+    # --- managing people (CLI) ---------------------------------------------------------------------
+
+    def list_users(self) -> list[User]:
+        """Every person, by name."""
+        with self.store.read() as session:
+            return list(session.exec(select(User).order_by(User.name)).all())
+
+    def set_disabled(self, name: str, disabled: bool, *, actor: str = "cli") -> None:
+        """Disable (sessions and API tokens stop at their next request) or enable a person. Audited.
+
+        Raises:
+            PeopleError: no such user.
+        """
+        with self.store.write() as session:
+            user = self._require(session, name)
+            user.disabled = disabled
+            user.disabled_by_sso = False
+            session.add(user)
+            self._audit(session, "user_disabled" if disabled else "user_enabled", actor, {"user": name})
+
+    def set_role(self, name: str, role: str, *, queues: Sequence[str] | None = None, actor: str = "cli") -> User:
+        """Change a person's role and queues (effective at their next request). Audited.
+
+        A single-sign-on person's role comes from the mapping again at their next sign-in.
+
+        Raises:
+            PeopleError: no such user, or an unknown role.
+        """
+        if role not in ROLES:
+            raise PeopleError(f"role {role!r}: use reviewer, admin or auditor")
+        with self.store.write() as session:
+            user = self._require(session, name)
+            user.role = role
+            user.queues = sorted(set(queues)) if queues else None
+            session.add(user)
+            self._audit(session, "user_role_set", actor, {"user": name, "role": role, "queues": user.queues})
+        return user
+
+    def reset_password(self, name: str, *, password: str | None = None, actor: str = "cli") -> str:
+        """Set a one-time password (``password`` or a random one, returned) that must be changed at sign-in.
+
+        Raises:
+            PeopleError: no such user, a single-sign-on person, or a too-short password.
+        """
+        new = password if password is not None else secrets.token_urlsafe(12)
+        _check_password(new)
+        with self.store.write() as session:
+            user = self._require(session, name)
+            if user.sso_subject is not None:
+                raise PeopleError(f"{name} signs in through single sign-on; their password is the identity provider's")
+            user.password_hash = self.hasher.hash(new)
+            user.must_change_password = True
+            session.add(user)
+            self._audit(session, "user_password_reset", actor, {"user": name})
+        return new
+
+    def change_password(self, name: str, current: str, new: str) -> None:
+        """A person changes their own password; clears a pending forced change. Audited.
+
+        Raises:
+            PeopleError: the current password is wrong, or the new one is too short or unchanged.
+        """
+        if self.verify_password(name, current) is None:
+            raise PeopleError("the current password is wrong")
+        _check_password(new)
+        if new == current:
+            raise PeopleError("the new password must differ from the current one")
+        with self.store.write() as session:
+            user = self._require(session, name)
+            user.password_hash = self.hasher.hash(new)
+            user.must_change_password = False
+            session.add(user)
+            self._audit(session, "user_password_changed", name, {"user": name})
+
+    def _require(self, session: Session, name: str) -> User:
+        user = session.exec(select(User).where(User.name == name)).first()
+        if user is None:
+            raise PeopleError(f"there is no user named {name!r}")
+        return user
+
+    # --- single sign-on ----------------------------------------------------------------------------
+
+    def sso_sign_in(
+        self, subject: str, names: Sequence[str], grant: Grant | None, *, email: str | None = None
+    ) -> Person | None:
+        """The person an identity-provider account signs in as, with the role and queues ``grant`` gives.
+
+        ``subject`` is "<issuer> <sub>", the account's stable identity; ``names`` are candidate sign-in
+        names for a first sign-in. With no grant the sign-in is refused (None) and an existing person is
+        disabled at once; a later grant enables them again (unless an admin disabled them). A name held
+        by a local account is never taken over. Audited.
+
+        Raises:
+            PeopleError: no usable name, or the name belongs to a local account.
+        """
+        with self.store.write() as session:
+            user = session.exec(select(User).where(User.sso_subject == subject)).first()
+            if user is None:
+                if grant is None:
+                    self._audit(
+                        session, "sso_refused", SSO_ACTOR, {"subject": subject, "why": "no role in the mapping"}
+                    )
+                    return None
+                user = self._new_sso_user(session, subject, names, grant, email)
+            elif grant is None:
+                if not user.disabled:
+                    user.disabled = True
+                    user.disabled_by_sso = True
+                    session.add(user)
+                    self._audit(
+                        session, "user_disabled", SSO_ACTOR, {"user": user.name, "why": "no role in the mapping"}
+                    )
+                return None
+            else:
+                if user.disabled and not user.disabled_by_sso:
+                    return None  # an admin disabled them; only `user enable` undoes that
+                queues = sorted(grant.queues) if grant.queues is not None else None
+                if user.role != grant.role or user.queues != queues or user.disabled:
+                    user.role, user.queues = grant.role, queues
+                    user.disabled = user.disabled_by_sso = False
+                    session.add(user)
+                    self._audit(
+                        session,
+                        "user_role_set",
+                        SSO_ACTOR,
+                        {"user": user.name, "role": grant.role, "queues": queues, "via": "sso"},
+                    )
+            return person_from_user(user)
+
+    def _new_sso_user(
+        self, session: Session, subject: str, names: Sequence[str], grant: Grant, email: str | None
+    ) -> User:
+        usable = [name for name in names if _NAME.match(name)]
+        if not usable:
+            raise PeopleError("the identity provider sent no usable name (preferred_username, email or sub)")
+        name = usable[0]
+        if session.exec(select(User).where(User.name == name)).first() is not None:
+            raise PeopleError(f"the name {name!r} belongs to an account that does not sign in through single sign-on")
+        address = email.strip().lower() if email and _EMAIL.match(email.strip()) else None
+        if address is not None and session.exec(select(User).where(User.email == address)).first() is not None:
+            address = None
+        user = User(
+            name=name,
+            role=grant.role,
+            queues=sorted(grant.queues) if grant.queues is not None else None,
+            sso_subject=subject,
+            email=address,
+            created_at=self.store.now(),
+        )
+        session.add(user)
+        self._audit(
+            session, "user_created", SSO_ACTOR, {"user": name, "role": grant.role, "queues": user.queues, "via": "sso"}
+        )
+        return user
 
     # --- tokens --------------------------------------------------------------------------------
 
@@ -286,7 +454,7 @@ class People:
             at=self.store.now(),
             event_type=event_type,
             actor=actor,
-            actor_kind="person" if actor != "cli" else "system",
+            actor_kind="system" if actor in ("cli", SSO_ACTOR) else "person",
             reason=None,
             data=dict(data),
         )

@@ -43,8 +43,9 @@ class SessionApiAuth:
             await self.app(scope, receive, send)
             return
         session = await anyio.to_thread.run_sync(self.sessions.resume, token)
-        if session is None:
-            await self.app(scope, receive, send)  # the API answers 401 as for anyone without credentials
+        if session is None or session.must_change_password:
+            # The API answers 401 as for anyone without credentials (a one-time password must change first).
+            await self.app(scope, receive, send)
             return
         if not csrf.is_safe(scope["method"]):
             problem = csrf.origin_problem(Request(scope), self.trusted_origins) or csrf.token_problem(

@@ -11,6 +11,10 @@ so a leaked database does not leak live sessions.
   sign-in, whatever happens; an expired row is deleted when it is next presented.
 - A disabled or deleted user's sessions stop working at their next request (the user is read on
   every request, so role and queue changes apply at once too).
+- A single-sign-on session also ends ``sso_recheck`` after the identity provider last vouched for the
+  person: the next page goes back through the provider (silently while its own session lasts), which
+  applies the group mapping again. A person removed from their groups loses access then at the latest,
+  and at once when an admin disables them or their next sign-in maps to no role.
 
 Throttling (failed sign-ins within ``window``; the address is the TCP peer unless it is a configured
 proxy, see :func:`client_address`). Chosen so that an attacker cannot lock the owner out:
@@ -67,15 +71,20 @@ class ActiveSession:
     person: Person
     csrf_token: str
     created_at: datetime
+    # A printed one-time password: every page but the password change page is refused until it changes.
+    must_change_password: bool = False
 
 
 class Sessions:
     """Server-side sessions on the store. Thread-safe (each method is one transaction)."""
 
-    def __init__(self, store: Store, *, idle: timedelta, absolute: timedelta) -> None:
+    def __init__(
+        self, store: Store, *, idle: timedelta, absolute: timedelta, sso_recheck: timedelta = timedelta(minutes=15)
+    ) -> None:
         self.store = store
         self.idle = idle
         self.absolute = absolute
+        self.sso_recheck = sso_recheck
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings) -> Sessions:
@@ -83,10 +92,14 @@ class Sessions:
             store,
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours),
+            sso_recheck=timedelta(minutes=settings.oidc_recheck_minutes),
         )
 
-    def start(self, user: str, *, replacing: str | None = None) -> str:
-        """Create a session for ``user`` and return the cookie token; ends the ``replacing`` session."""
+    def start(self, user: str, *, replacing: str | None = None, sso: bool = False) -> str:
+        """Create a session for ``user`` and return the cookie token; ends the ``replacing`` session.
+
+        ``sso``: the identity provider vouched for the person just now (see ``sso_recheck``).
+        """
         token = secrets.token_urlsafe(32)
         now = self.store.now()
         with self.store.write() as session:
@@ -99,9 +112,15 @@ class Sessions:
                     csrf_token=secrets.token_urlsafe(32),
                     created_at=now,
                     last_seen_at=now,
+                    sso_checked_at=now if sso else None,
                 )
             )
         return token
+
+    def end_others(self, user: str, *, keeping: str) -> None:
+        """End every session of ``user`` but the one with id ``keeping`` (after a password change)."""
+        with self.store.write() as session:
+            session.exec(delete(WebSession).where(col(WebSession.user_name) == user, col(WebSession.id) != keeping))
 
     def resume(self, token: str | None, *, touch: bool = True) -> ActiveSession | None:
         """The live session for a cookie token, or None (unknown, timed out, or its user disabled).
@@ -127,9 +146,18 @@ class Sessions:
                 if fresh is not None:
                     fresh.last_seen_at = now
                     session.add(fresh)
-        return ActiveSession(id=key, person=person, csrf_token=row.csrf_token, created_at=row.created_at)
+        assert user is not None  # person_of returned a person
+        return ActiveSession(
+            id=key,
+            person=person,
+            csrf_token=row.csrf_token,
+            created_at=row.created_at,
+            must_change_password=user.must_change_password,
+        )
 
     def _expired(self, row: WebSession, now: datetime) -> bool:
+        if row.sso_checked_at is not None and now - row.sso_checked_at >= self.sso_recheck:
+            return True
         return now - row.last_seen_at >= self.idle or now - row.created_at >= self.absolute
 
     def end(self, token: str | None) -> None:

@@ -25,6 +25,7 @@ token_app = typer.Typer(no_args_is_help=True)
 class RoleChoice(StrEnum):
     reviewer = "reviewer"
     admin = "admin"
+    auditor = "auditor"
 
 
 @contextmanager
@@ -45,13 +46,16 @@ def _fail(exc: Exception) -> typer.Exit:
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="Sign-in name, e.g. ana or ana@example.com.")],
-    role: Annotated[RoleChoice, typer.Option(help="reviewer decides calls in their queues; admin does everything.")],
+    role: Annotated[
+        RoleChoice,
+        typer.Option(help="reviewer decides calls in their queues; admin does everything; auditor only reads."),
+    ],
     queue: Annotated[
         list[str] | None, typer.Option("--queue", help="A queue this reviewer decides (repeat; none: every queue).")
     ] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
-    """Add a reviewer or admin who signs in with a password."""
+    """Add a reviewer, admin or auditor who signs in with a password."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -63,6 +67,85 @@ def user_add(
         raise _fail(exc) from exc
     queues = ", ".join(user.queues) if user.queues else "every queue"
     typer.echo(f"added {user.role} {user.name} ({queues})")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every person: role, queues, how they sign in, and whether they are disabled."""
+    with _people() as people:
+        users = people.list_users()
+    if not users:
+        typer.echo("no users")
+        return
+    for user in users:
+        queues = ",".join(user.queues) if user.queues else "*"
+        how = "sso" if user.sso_subject else "password" if user.password_hash else "none"
+        flags = [
+            *(["disabled"] if user.disabled else []),
+            *(["must-change-password"] if user.must_change_password else []),
+        ]
+        typer.echo(f"{user.name}\t{user.role}\tqueues={queues}\tsign-in={how}" + "".join(f"\t{f}" for f in flags))
+
+
+@user_app.command("disable")
+def user_disable(name: Annotated[str, typer.Argument(help="The person.")]) -> None:
+    """Disable a person: their sessions and API tokens stop working at their next request. Audited."""
+    try:
+        with _people() as people:
+            people.set_disabled(name, True)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{name}: disabled")
+
+
+@user_app.command("enable")
+def user_enable(name: Annotated[str, typer.Argument(help="The person.")]) -> None:
+    """Enable a disabled person again. Audited."""
+    try:
+        with _people() as people:
+            people.set_disabled(name, False)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{name}: enabled")
+
+
+@user_app.command("set-role")
+def user_set_role(
+    name: Annotated[str, typer.Argument(help="The person.")],
+    role: Annotated[RoleChoice, typer.Argument(help="reviewer, admin or auditor.")],
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", help="A queue they review (repeat; none: every queue).")
+    ] = None,
+) -> None:
+    """Change a person's role and queues (at their next request; SSO people get the mapping's at sign-in)."""
+    try:
+        with _people() as people:
+            user = people.set_role(name, role.value, queues=queue)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    queues = ", ".join(user.queues) if user.queues else "every queue"
+    typer.echo(f"{user.name}: {user.role} ({queues})")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    name: Annotated[str, typer.Argument(help="The person.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the one-time password from stdin (else one is made).")
+    ] = False,
+) -> None:
+    """Set a one-time password, changed at the person's next sign-in. A made one is printed once, last."""
+    given = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        with _people() as people:
+            password = people.reset_password(name, password=given)
+    except PeopleError as exc:
+        raise _fail(exc) from exc
+    if given is not None:
+        typer.echo(f"{name}: one-time password set; it must be changed at the next sign-in")
+        return
+    typer.echo(f"{name}: one-time password (shown once; it must be changed at the next sign-in):")
+    typer.echo(password)
 
 
 @user_app.command("set-email")

@@ -154,16 +154,22 @@ def _demo_agent_token(runtime: Runtime) -> str | None:
 
 
 def _first_admin(runtime: Runtime) -> None:
-    """On a database without users, create ``admin``: COUNTERSIGN_ADMIN_PASSWORD, or a password printed once."""
+    """On a database without users, create ``admin``: COUNTERSIGN_ADMIN_PASSWORD, or a password printed once.
+
+    A printed password is one-time: its first sign-in must change it. With local passwords switched off
+    there is no first admin (the SSO mapping names admins).
+    """
     from sqlmodel import select
 
+    if not runtime.settings.local_passwords:
+        return
     with runtime.store.read() as session:
         if session.exec(select(User)).first() is not None:
             return
     given = runtime.settings.admin_password
     password = given or secrets.token_urlsafe(12)
     try:
-        runtime.people.create_user(FIRST_ADMIN, "admin", password=password)
+        runtime.people.create_user(FIRST_ADMIN, "admin", password=password, must_change_password=not given)
     except PeopleError as exc:
         if runtime.people.get_user(FIRST_ADMIN) is not None:
             return  # another instance sharing the database created it first
@@ -173,7 +179,7 @@ def _first_admin(runtime: Runtime) -> None:
         typer.echo(f"created user {FIRST_ADMIN!r} with the password from COUNTERSIGN_ADMIN_PASSWORD", err=True)
         return
     signin = f"{runtime.settings.base_url}/signin"
-    typer.echo(f"created user {FIRST_ADMIN!r}; its password (shown once; sign in at {signin}):")
+    typer.echo(f"created user {FIRST_ADMIN!r}; its one-time password (change it at first sign-in at {signin}):")
     typer.echo(password)
 
 

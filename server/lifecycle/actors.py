@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["reviewer", "admin"]
+Role = Literal["reviewer", "admin", "auditor"]
 
 
 @dataclass(frozen=True)
 class Person:
-    """A reviewer or admin. ``queues`` None means every queue (admins always see every queue)."""
+    """A reviewer, admin or auditor. ``queues`` None means every queue (admins always see every queue).
+
+    An auditor reads the queues, packets and audit trail of their queues (None: all) and never decides
+    or changes anything.
+    """
 
     name: str
     role: Role
@@ -28,6 +32,16 @@ class Person:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def may_decide(self) -> bool:
+        """Whether this person may approve, reject or edit calls at all (auditors only read)."""
+        return self.role != "auditor"
+
+    @property
+    def may_read_audit(self) -> bool:
+        """Whether this person may read the audit trail and the admin pages (read-only for auditors)."""
+        return self.role in ("admin", "auditor")
 
 
 SYSTEM = "countersign"

@@ -337,6 +337,8 @@ def _update_held(session: Session, call: ToolCall, now: datetime, **values: Any)
 
 
 def _check_may_decide(call: ToolCall, person: Person) -> None:
+    if not person.may_decide:
+        raise Forbidden("auditors read calls; they do not decide them")
     if not person.may_review(call.queue):
         raise Forbidden(f"you do not review the {call.queue!r} queue")
 

@@ -152,6 +152,8 @@ class ReviewService:
         """Why ``person`` may not approve ``call`` now, or None when they may (the page hides its buttons)."""
         if call.status != CallStatus.HELD:
             return f"the call is {call.status}"
+        if not person.may_decide:
+            return "auditors read calls; they do not decide them"
         if not person.may_review(call.queue):
             return f"you do not review the {call.queue!r} queue"
         if requested_by(call, person.name):
@@ -231,6 +233,8 @@ class ReviewService:
         InvalidDecision (bad edit, a blocked edit, a missing override reason).
         """
         call = self.visible_call(person, call_id)
+        if not person.may_decide:
+            raise Forbidden("auditors read calls; they do not decide them")
         if approval.args_hash != call.args_hash:
             raise Conflict("the call's arguments changed since you opened it (someone edited it); review it again")
         self._check_upstream_definition(call)
@@ -272,6 +276,8 @@ class ReviewService:
     def reject(self, call_id: str, person: Person, *, reason: str, via: Via, args_hash: str | None = None) -> ToolCall:
         """Reject with a reason. ``args_hash``, when the surface sent it, must still be the call's."""
         call = self.visible_call(person, call_id)
+        if not person.may_decide:
+            raise Forbidden("auditors read calls; they do not decide them")
         if args_hash is not None and args_hash != call.args_hash:
             raise Conflict("the call's arguments changed since you opened it (someone edited it); review it again")
         rejected = decisions.reject(self.store, call_id, person, reason=reason, via=via.as_data())

@@ -164,7 +164,7 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=200)
-    role: str = Field(max_length=20)  # reviewer | admin
+    role: str = Field(max_length=20)  # reviewer | admin | auditor
     password_hash: str | None = Field(default=None, max_length=500)
     # Queues this person reviews; admins see every queue.
     queues: list[str] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
@@ -172,6 +172,13 @@ class User(SQLModel, table=True):
     # Their e-mail address; a Slack user whose verified e-mail matches decides as this person.
     email: str | None = Field(default=None, max_length=254, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A printed one-time password (first admin, reset-password): the next sign-in must change it.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # "<issuer> <sub>" of the identity-provider account this person signs in with (None: local only).
+    sso_subject: str | None = Field(default=None, max_length=500, unique=True)
+    # Disabled because the SSO mapping gave them no role (a later sign-in with a role enables them again);
+    # an admin's `user disable` clears this, so only `user enable` undoes it.
+    disabled_by_sso: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ApiToken(SQLModel, table=True):
@@ -235,6 +242,8 @@ class WebSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set for a single-sign-on session: when the identity provider last vouched for the person.
+    sso_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class LoginAttempt(SQLModel, table=True):

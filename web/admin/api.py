@@ -16,7 +16,7 @@ from server.catalog import ArgumentsRefused, parse_arguments
 from server.insights import Period, find_candidates
 from server.policy.types import Action, Justification, Risk
 from server.store import audit
-from web.admin.deps import AdminPerson, up_to_date
+from web.admin.deps import AdminPerson, AuditPerson, up_to_date
 from web.admin.insights import THRESHOLDS, load_insights
 from web.admin.tools import known_tool, tool_rows
 from web.api import RuntimeDep
@@ -156,7 +156,7 @@ def insights(person: AdminPerson, runtime: RuntimeDep, days: int = Query(default
 
 
 @router.get("/audit/verify")
-def verify(person: AdminPerson, runtime: RuntimeDep) -> dict[str, Any]:
+def verify(person: AuditPerson, runtime: RuntimeDep) -> dict[str, Any]:
     up_to_date(runtime.gateway)
     with runtime.gateway.store.read() as db:
         report = audit.verify(db)

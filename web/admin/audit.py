@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from server.audit_query import AuditFilter, AuditPage, describe_chain, event_types, search
 from server.store import audit
 from server.store.db import Store
-from web.admin.deps import AdminViewer, Pages, render_admin, up_to_date
+from web.admin.deps import AuditViewer, Pages, render_admin, up_to_date
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,19 +88,19 @@ def _day(text: str | None) -> date | None:
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, pages: Pages, session: AdminViewer) -> Response:
+def audit_page(request: Request, pages: Pages, session: AuditViewer) -> Response:
     return _page(pages, request, session, verification=None)
 
 
 @router.get("/admin/audit/verify")
-def verify_chain(request: Request, pages: Pages, session: AdminViewer) -> Response:
+def verify_chain(request: Request, pages: Pages, session: AuditViewer) -> Response:
     up_to_date(pages.gateway)
     with pages.gateway.store.read() as db:
         report = audit.verify(db)
     return _page(pages, request, session, verification=(report.ok, describe_chain(report)))
 
 
-def _page(pages: Pages, request: Request, session: AdminViewer, *, verification: tuple[bool, str] | None) -> Response:
+def _page(pages: Pages, request: Request, session: AuditViewer, *, verification: tuple[bool, str] | None) -> Response:
     form = AuditForm.from_query(request.query_params)
     up_to_date(pages.gateway)
     with pages.gateway.store.read() as db:
@@ -111,7 +111,7 @@ def _page(pages: Pages, request: Request, session: AdminViewer, *, verification:
 
 
 @router.get("/admin/audit/export.{kind}")
-def export(kind: str, pages: Pages, session: AdminViewer) -> Response:
+def export(kind: str, pages: Pages, session: AuditViewer) -> Response:
     if kind not in EXPORTS:
         return Response("unknown export format; use .csv or .jsonl", status_code=404, media_type="text/plain")
     media_type, _ = EXPORTS[kind]

@@ -3,6 +3,7 @@
 - :data:`AdminViewer` (GET pages): not signed in -> redirect to sign-in; a reviewer -> 403 page.
 - :data:`AdminActor` (POST forms): no live session -> 401 page; failed CSRF check or a reviewer -> 403;
   nothing changes in either case.
+- :data:`AuditViewer` / :data:`AuditPerson`: the audit trail, read by admins and auditors.
 - :data:`AdminPerson` (JSON API): a person's bearer token (or session, see web/api.py); none -> 401,
   an agent token or a reviewer -> 403.
 """
@@ -22,6 +23,7 @@ from web.pages import queries
 from web.pages.context import PagesContext
 from web.pages.deps import Actor, NotAllowed, Pages, Viewer, render
 
+AUDITORS_ONLY = "The audit trail is for admins and auditors."
 ADMINS_ONLY = "This page is for admins. Ask an admin if you need a tool's level or the policy changed."
 
 
@@ -37,6 +39,18 @@ def _admin_actor(session: Actor) -> ActiveSession:
     return session
 
 
+def _audit_viewer(session: Viewer) -> ActiveSession:
+    if not session.person.may_read_audit:
+        raise NotAllowed(AUDITORS_ONLY)
+    return session
+
+
+def _audit_person(person: PersonDep) -> Person:
+    if not person.may_read_audit:
+        raise HTTPException(403, "admins and auditors only")
+    return person
+
+
 def _admin_person(person: PersonDep) -> Person:
     if not person.is_admin:
         raise HTTPException(403, "admins only")
@@ -46,6 +60,9 @@ def _admin_person(person: PersonDep) -> Person:
 AdminViewer = Annotated[ActiveSession, Depends(_admin_viewer)]
 AdminActor = Annotated[ActiveSession, Depends(_admin_actor)]
 AdminPerson = Annotated[Person, Depends(_admin_person)]
+# The audit trail (GET only): admins and auditors.
+AuditViewer = Annotated[ActiveSession, Depends(_audit_viewer)]
+AuditPerson = Annotated[Person, Depends(_audit_person)]
 
 
 def up_to_date(gateway: Gateway) -> None:
@@ -66,4 +83,13 @@ def render_admin(
     return render(pages, request, template, {"count": count, **context}, status_code=status_code)
 
 
-__all__ = ["AdminActor", "AdminPerson", "AdminViewer", "Pages", "render_admin", "up_to_date"]
+__all__ = [
+    "AdminActor",
+    "AdminPerson",
+    "AdminViewer",
+    "AuditPerson",
+    "AuditViewer",
+    "Pages",
+    "render_admin",
+    "up_to_date",
+]

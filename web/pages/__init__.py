@@ -6,6 +6,9 @@ Routes (GETs never change anything; every POST is CSRF-checked, see web/csrf.py)
 
     GET  /                        -> /queue
     GET  /signin, POST /signin    sign in (throttled), POST /signout
+    GET  /signin/oidc             single sign-on: off to the identity provider (web/pages/sso.py)
+    GET  /signin/oidc/callback    back from it: verify, map groups to role, start a session
+    GET  /account/password, POST  change my password (forced after a one-time password)
     GET  /queue                   held calls I may review, by priority and SLA; filters
     GET  /queue/rows              the queue's table body (refreshed by static/queue.js)
     GET  /events                  server-sent events: the queue changed, N waiting
@@ -30,16 +33,17 @@ from server.runtime import Runtime
 from web.api_session import SessionApiAuth
 from web.auth import Sessions, Throttle
 from web.csrf import CsrfRefused
-from web.pages import api_docs, decide, history, packet, queue, signin
+from web.oidc import OidcClient
+from web.pages import api_docs, decide, history, packet, password, queue, signin, sso
 from web.pages.context import PagesContext
-from web.pages.deps import NotAllowed, NotSignedIn, SignInRequired, render
+from web.pages.deps import NotAllowed, NotSignedIn, PasswordChangeRequired, SignInRequired, render
 from web.pages.live import LiveFeed
 from web.render import make_templates
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, queue, packet, decide, history, api_docs):
+for module in (signin, sso, password, queue, packet, decide, history, api_docs):
     router.include_router(module.router)
 
 
@@ -54,11 +58,13 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         throttle=Throttle(runtime.store),
         templates=make_templates(),
         live=LiveFeed(runtime.gateway.bus),
+        oidc=_oidc_client(runtime),
     )
     app.state.pages = context
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(PasswordChangeRequired, _change_password_first)
     app.add_exception_handler(NotSignedIn, _not_signed_in)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(NotAllowed, _not_allowed)
@@ -69,6 +75,23 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         trusted_origins=context.trusted_origins,
         cookie_name=context.session_cookie,
     )
+
+
+def _oidc_client(runtime: Runtime) -> OidcClient | None:
+    settings = runtime.settings
+    if not settings.oidc_issuer or not settings.oidc_client_id:
+        return None
+    return OidcClient(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_client_secret,
+        settings.base_url.rstrip("/") + sso.CALLBACK_PATH,
+        scopes=settings.oidc_scopes,
+    )
+
+
+async def _change_password_first(request: Request, exc: Exception) -> Response:
+    return RedirectResponse(password.PASSWORD_PATH, status_code=303)
 
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:

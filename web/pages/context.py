@@ -14,6 +14,7 @@ from server.people import People
 from web.auth import Sessions, Throttle, session_cookie_name
 from web.client_address import Network, networks
 from web.csrf import origin_of
+from web.oidc import OidcClient
 from web.pages.live import LiveFeed
 
 
@@ -28,6 +29,8 @@ class PagesContext:
     throttle: Throttle
     templates: Jinja2Templates
     live: LiveFeed
+    # Single sign-on, when configured (web/oidc.py).
+    oidc: OidcClient | None = None
 
     @property
     def trusted_origins(self) -> frozenset[str]:

@@ -173,6 +173,7 @@ def _edit_page(
     packet = {"call": call, "fields": fields, "error": error, "original": current, "count": None}
     may_edit = (
         call.status == CallStatus.HELD
+        and session.person.may_decide
         and session.person.may_review(call.queue)
         and not review.requested_by(call, session.person)
     )

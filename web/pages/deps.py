@@ -6,6 +6,8 @@
   refreshes of an open tab must not keep a session alive forever).
 - :data:`Actor`: a signed-in person whose request passed both CSRF checks (see web/csrf.py); anyone
   else gets a 403 page and nothing changes. Bearer tokens are not sessions: agents never get here.
+- A person signed in with a one-time password (first admin, ``user reset-password``) is sent to the
+  password change page by every page (Viewer) and refused every change (Actor) until they change it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,19 @@ class SignInRequired(Exception):
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class PasswordChangeRequired(Exception):
+    """The person signed in with a one-time password: only the password change page until they change it."""
+
+
+# Reachable while a password change is pending (the change page itself, and signing out).
+MAY_WAIT_FOR_CHANGE = frozenset({"/account/password", "/signout"})
+
+
+def _check_password_changed(request: Request, session: ActiveSession) -> None:
+    if session.must_change_password and request.url.path not in MAY_WAIT_FOR_CHANGE:
+        raise PasswordChangeRequired()
 
 
 class NotSignedIn(Exception):
@@ -60,6 +75,7 @@ def _viewer(request: Request, pages: Pages) -> ActiveSession:
     if session is None:
         raise SignInRequired(_here(request))
     request.state.session = session
+    _check_password_changed(request, session)
     return session
 
 
@@ -79,6 +95,8 @@ async def _actor(request: Request, pages: Pages) -> ActiveSession:
         raise NotSignedIn()
     await csrf.check(request, session.csrf_token, pages.trusted_origins)
     request.state.session = session
+    if session.must_change_password and request.url.path not in MAY_WAIT_FOR_CHANGE:
+        raise NotAllowed("Change your one-time password first (Account → Password). Nothing was changed.")
     return session
 
 

@@ -118,7 +118,7 @@ def build_packet(
         hidden=proposal.hidden,
         lookalikes=lookalikes_in(call, arguments),
         override=proposal.grounds,
-        may_review=person.may_review(call.queue),
+        may_review=person.may_decide and person.may_review(call.queue),
         requested_by_viewer=review.requested_by(call, person),
         approved_by_viewer=person.name in approvers,
         previous_id=neighbours[0],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Form, Request
@@ -17,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from web import csrf
 from web.client_address import client_address
+from web.pages.context import PagesContext
 from web.pages.deps import Actor, Pages, render
 
 router = APIRouter()
@@ -32,8 +34,8 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _form(
-    pages: Pages, request: Request, *, next_path: str, name: str = "", error: str = "", status: int = 200
+def signin_form(
+    pages: PagesContext, request: Request, *, next_path: str, name: str = "", error: str = "", status: int = 200
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
@@ -46,6 +48,8 @@ def _form(
             "error": error,
             "signin_token": token,
             "signed_out": request.query_params.get("signed_out") == "1",
+            "sso": pages.oidc is not None,
+            "local_passwords": pages.settings.local_passwords,
         },
         status_code=status,
     )
@@ -65,7 +69,10 @@ def _form(
 def signin_page(request: Request, pages: Pages, next: str = "/queue") -> Response:
     if pages.sessions.resume(request.cookies.get(pages.session_cookie(request.url.scheme)), touch=False) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _form(pages, request, next_path=next)
+    if pages.oidc is not None and not pages.settings.local_passwords and request.query_params.get("signed_out") != "1":
+        # Single sign-on only: straight to the identity provider (silent while its own session lasts).
+        return RedirectResponse(f"/signin/oidc?next={quote(safe_next(next), safe='/')}", status_code=303)
+    return signin_form(pages, request, next_path=next)
 
 
 @router.post("/signin")
@@ -81,8 +88,10 @@ async def signin(
     cookie = request.cookies.get(SIGNIN_COOKIE, "")
     if problem is None and csrf.token_problem(csrf_token, cookie) is not None:
         problem = "the sign-in form expired; please try again"
+    if problem is None and not pages.settings.local_passwords:
+        problem = "Password sign-in is switched off here; sign in with single sign-on."
     if problem is not None:
-        return _form(pages, request, next_path=next, name=name, error=problem, status=403)
+        return signin_form(pages, request, next_path=next, name=name, error=problem, status=403)
     return await anyio.to_thread.run_sync(_check_password, pages, request, name.strip(), password, next)
 
 
@@ -94,19 +103,26 @@ def _check_password(pages: Pages, request: Request, name: str, password: str, ne
     if wait is not None:
         minutes = max(1, round(wait.total_seconds() / 60))
         error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        response = _form(pages, request, next_path=next_path, name=name, error=error, status=429)
+        response = signin_form(pages, request, next_path=next_path, name=name, error=error, status=429)
         response.headers["Retry-After"] = str(int(wait.total_seconds()))
         return response
     person = pages.people.verify_password(name, password) if name and password else None
     pages.throttle.record(name, address, succeeded=person is not None)
     if person is None:
-        return _form(pages, request, next_path=next_path, name=name, error="Wrong name or password.", status=401)
+        return signin_form(pages, request, next_path=next_path, name=name, error="Wrong name or password.", status=401)
     # A fresh token at every sign-in (session fixation): the old session, if any, ends here.
     token = pages.sessions.start(person.name, replacing=request.cookies.get(pages.session_cookie(request.url.scheme)))
     pages.gateway.audit_note(
         event_type="signed_in", actor=person.name, actor_kind="person", reason="web sign-in", data={"address": address}
     )
     response = RedirectResponse(safe_next(next_path), status_code=303)
+    set_session_cookie(pages, request, response, token)
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    return response
+
+
+def set_session_cookie(pages: PagesContext, request: Request, response: Response, token: str) -> None:
+    """Give the browser its session cookie (see web/auth.py for its attributes)."""
     response.set_cookie(
         pages.session_cookie(request.url.scheme),
         token,
@@ -115,8 +131,6 @@ def _check_password(pages: Pages, request: Request, name: str, password: str, ne
         samesite="strict",
         secure=pages.secure_cookies(request.url.scheme),
     )
-    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
-    return response
 
 
 @router.post("/signout")
