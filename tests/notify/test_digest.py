@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,13 +10,13 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from server.cli import app
-from server.notify.digest import sweep_digests
+from server.notify.digest import DIGEST_EVENT, sweep_digests
 from server.notify.email import EmailChannel, SmtpSettings
 from server.notify.worker import Notifier, deliveries
 from server.people import People
 from server.policy import PolicyHolder
 from server.store.db import Store
-from server.store.models import AuditEvent, User
+from server.store.models import AuditEvent, NotifyEvent, User
 from tests.clock import Clock
 from tests.core.conftest import hold
 from tests.notify.mailserver import Inbox, smtp_url
@@ -137,3 +138,32 @@ def test_cli_sets_the_digest_with_the_address_and_refuses_an_unknown_choice(
     off = runner.invoke(app, ["user", "set-email", "ana", "ana@example.com", "--digest", "off"])
     assert off.exit_code == 0
     assert People(store).get_user("ana").email_digest is None  # type: ignore[union-attr]
+
+
+def test_two_instances_sweeping_at_the_same_moment_write_one_digest(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    _people(store)
+    hold(store)
+    others = [Store.open(database_url, clock=store.clock, migrate_schema=False) for _ in range(2)]
+    start = threading.Barrier(2, timeout=10)
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def sweep(instance: Store) -> None:
+        try:
+            start.wait()
+            results.append(sweep_digests(instance, hour=HOUR))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep, args=(s,)) for s in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for other in others:
+        other.close()
+    assert errors == [] and sorted(results) == [[], ["ana"]]
+    with store.read() as session:
+        assert len(session.exec(select(NotifyEvent).where(NotifyEvent.event_type == DIGEST_EVENT)).all()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -78,3 +79,30 @@ def test_a_running_gateways_notification_pass_audits_routing_and_writes_due_dige
         assert "COUNTERSIGN_SMTP_URL" in (row.delivery.last_error or "")  # no SMTP here: recorded, retried
     finally:
         runtime.close()
+
+
+def test_two_instances_noticing_the_same_change_at_once_record_it_once(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    policy = PolicyHolder(write_policy(tmp_path / "p", webhook="https://hooks.example.com/a")).current()
+    others = [Store.open(database_url, clock=store.clock, migrate_schema=False) for _ in range(2)]
+    start = threading.Barrier(2, timeout=10)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def check(instance: Store) -> None:
+        try:
+            start.wait()
+            results.append(RoutingAuditor(instance).check(policy))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=check, args=(s,)) for s in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for other in others:
+        other.close()
+    assert errors == [] and sorted(results) == [False, True]
+    assert len(_records(store)) == 1
