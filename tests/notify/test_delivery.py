@@ -15,7 +15,7 @@ from server.policy import PolicyHolder
 from server.store.db import Store
 from server.store.types import utcnow
 from tests.clock import Clock
-from tests.conftest import REPO
+from tests.conftest import POSTGRES_URL, REPO
 from tests.core.conftest import hold
 from tests.notify.conftest import LEASE, make_notifier
 from tests.notify.support import Receiver
@@ -76,6 +76,8 @@ def test_two_instances_sharing_the_outbox_deliver_each_event_once(
 
 
 @pytest.mark.slow  # two Python processes start (imports take seconds on a loaded machine)
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="COUNTERSIGN_TEST_DATABASE_URL is not set")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_two_worker_processes_on_postgresql_deliver_each_event_once(
     store: Store, database_url: str, policies: PolicyHolder, hook: Receiver
