@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=8, ge=1, le=50)
     notify_backoff_seconds: float = Field(default=10.0, gt=0)
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The hour (UTC, 0-23) from which the day's e-mail digests are sent (server/notify/digest.py).
+    digest_hour: int = Field(default=8, ge=0, le=23)
 
     @field_validator("smtp_url")
     @classmethod

@@ -154,6 +154,24 @@ class People:
             session.add(user)
             self._audit(session, "user_email_set", actor, {"user": name, "email": address})
 
+    def set_digest(self, name: str, digest: str, *, actor: str = "cli") -> None:
+        """Choose how a person gets their queues' mail: ``daily`` (one digest a day) or ``off`` (each event). Audited.
+
+        Raises:
+            PeopleError: no such user, an unknown choice, or ``daily`` without an e-mail address.
+        """
+        if digest not in ("daily", "off"):
+            raise PeopleError(f"digest {digest[:20]!r}: use daily or off")
+        with self.store.write() as session:
+            user = session.exec(select(User).where(User.name == name)).first()
+            if user is None:
+                raise PeopleError(f"there is no user named {name!r}")
+            if digest == "daily" and not user.email:
+                raise PeopleError(f"{name} has no e-mail address; set one first")
+            user.email_digest = "daily" if digest == "daily" else None
+            session.add(user)
+            self._audit(session, "user_digest_set", actor, {"user": name, "digest": digest})
+
     def by_email(self, email: str) -> Person | None:
         """The enabled person with this e-mail address, if any."""
         with self.store.read() as session:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,6 +24,8 @@ from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
 from server.lifecycle.waiting import ChangeBus
+from server.notify.digest import sweep_digests
+from server.notify.routing_audit import RoutingAuditor
 from server.notify.setup import notifier_from
 from server.notify.sla import sweep_sla
 from server.notify.worker import Notifier
@@ -54,6 +56,10 @@ class Runtime:
     notifier: Notifier
     # The upstream MCP servers' sessions (None without upstreams in the configuration).
     hub: UpstreamHub | None = None
+    routing_auditor: RoutingAuditor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routing_auditor = RoutingAuditor(self.store)
 
     def close(self) -> None:
         if self.hub is not None:
@@ -102,8 +108,16 @@ def build_runtime(
         external=external,
         office=office,
     )
-    notifier = notifier_from(settings, store, policies)
+    notifier = notifier_from(settings, store, policies, page_only=lambda call_id: page_only(gateway, call_id))
     return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)
+
+
+def page_only(gateway: Gateway, call_id: str) -> list[str]:
+    """Why approving a held call needs its packet page (override grounds); Slack shows no buttons then."""
+    call = gateway.get_call(call_id)
+    if call is None:
+        return ["the call is unknown"]
+    return list(gateway.review.proposal(call).grounds)
 
 
 def _default_registry() -> ToolRegistry:
@@ -136,8 +150,10 @@ async def run_sweeper(gateway: Gateway, every: float) -> None:
 
 
 def notify_pass(runtime: Runtime) -> None:
-    """SLA reminders and escalations, then one delivery pass of the outbox."""
+    """Routing changes audited, SLA reminders and escalations, due digests, then the outbox delivered."""
+    runtime.routing_auditor.check(runtime.policies.current())
     sweep_sla(runtime.store, runtime.policies)
+    sweep_digests(runtime.store, hour=runtime.settings.digest_hour)
     while runtime.notifier.run_once() > 0:  # drain a backlog before sleeping
         pass
 

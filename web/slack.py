@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 
 from server.lifecycle.actors import Person
 from server.lifecycle.errors import LifecycleError
-from server.notify.slack import slack_may_decide
+from server.notify.decide_in import slack_may_decide
 from server.notify.slack_requests import is_from_slack, reply, verified_email
 from server.review import Approval, Channel, Via
 from server.runtime import Runtime
@@ -83,12 +83,23 @@ def _decide(runtime: Runtime, person: Person, kind: str, call_id: str, args_hash
     call = runtime.gateway.get_call(call_id)
     if call is None:
         return "There is no such call."
-    allowed = slack_may_decide(
-        runtime.policies.current(), queue=call.queue, risk=call.risk, summary=call.summary, status=call.status
-    )
-    # An approval against the policy's recommendation needs a written override reason, which Slack cannot take.
-    if call.status == "held" and (not allowed or (kind == "approve" and review.proposal(call).grounds)):
-        return "This call is decided on its packet page only; open it in Countersign."
+    if call.status == "held":
+        # Slack takes one click: a call whose policy keeps it on the page, whose approval needs an
+        # override reason or an edit, or that this person may not decide, is sent to the page.
+        allowed = slack_may_decide(
+            runtime.policies.current(),
+            queue=call.queue,
+            risk=call.risk,
+            summary=call.summary,
+            status=call.status,
+            matched_rules=[str(rule) for rule in (call.verdict or {}).get("matched_rules") or ()],
+            page_only_grounds=review.proposal(call).grounds if kind == "approve" else (),
+        )
+        if not allowed:
+            return "This call is decided on its packet page only; open it in Countersign."
+        refusal = review.refusal(call, person) if kind == "approve" else None
+        if refusal is not None:
+            return f"Not decided: {refusal}. Open it in Countersign."
     try:
         if kind == "approve":
             outcome = review.approve(call_id, person, Approval(args_hash, reason="approved in Slack"), via=via)

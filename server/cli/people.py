@@ -154,14 +154,22 @@ def user_set_email(
     email: Annotated[
         str, typer.Argument(help="Their address; a Slack user with this verified address decides as them.")
     ],
+    digest: Annotated[
+        str | None,
+        typer.Option(help="daily: one mail a day listing their queues' held calls, instead of one per event; off."),
+    ] = None,
 ) -> None:
     """Record a person's e-mail address (links their Slack account); audited."""
+    if digest is not None and digest not in ("daily", "off"):
+        raise _fail(PeopleError(f"--digest {digest[:20]!r}: use daily or off"))
     try:
         with _people() as people:
             people.set_email(name, email, actor="cli")
+            if digest is not None:
+                people.set_digest(name, digest, actor="cli")
     except PeopleError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{name}: e-mail address set")
+    typer.echo(f"{name}: e-mail address set" + (f", digest {digest}" if digest is not None else ""))
 
 
 @agent_app.command("add")

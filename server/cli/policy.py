@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 
 from server.catalog import build_facts
+from server.cli.errors import describe
 from server.config import Settings
+from server.notify.people_check import named_people, people_warnings
 from server.policy import Policy, PolicyError, classify, load_policy
 from server.policy.types import Evidence, Justification, Verdict
+from server.store.db import Store, StoreNotReady, StoreUnavailable
 from tools.contract import ToolInputError, ToolRegistry, ToolSpec
 
 app = typer.Typer(no_args_is_help=True)
@@ -58,6 +62,7 @@ def check(
         f"{root}: OK: {len(policy.files)} file(s), {len(policy.tools)} tools, {len(policy.rules)} rules, "
         f"version {policy.version[:12]}"
     )
+    _check_people(policy)
     registry = _registry()
     if registry is not None:
         # Not errors: an unlisted tool is blocked (fail closed), a listed unknown one is harmless.
@@ -67,6 +72,27 @@ def check(
         for name in policy.tools:
             if name not in registry:
                 typer.echo(f"warning: the policy lists {name!r}, which is not a registered tool")
+
+
+def _check_people(policy: Policy) -> None:
+    """Warn about people named under ``notify:`` who are not people of the configured database."""
+    if not named_people(policy):
+        return
+    url = Settings().database_url
+    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    if database and database != ":memory:" and not Path(database).exists():
+        typer.echo(f"warning: the people named under notify: were not checked: there is no database at {database}")
+        return  # never create an empty database file just to look
+    try:
+        store = Store.open(url)
+    except (StoreNotReady, StoreUnavailable, sa.exc.SQLAlchemyError, ValueError) as exc:
+        typer.echo(f"warning: the people named under notify: were not checked: {describe(exc)}")
+        return
+    try:
+        for line in people_warnings(store, policy):
+            typer.echo(line)
+    finally:
+        store.close()
 
 
 @app.command()

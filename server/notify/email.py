@@ -17,6 +17,7 @@ from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from server.notify.channels import DeliveryFailed, Message
+from server.notify.digest import DIGEST_EVENT
 from server.notify.plain import shown
 
 HEADLINES = {
@@ -91,6 +92,44 @@ def compose(message: Message, *, sender: str, to: str) -> EmailMessage:
     return mail
 
 
+def compose_digest(message: Message, *, sender: str, to: str) -> EmailMessage:
+    """The daily digest: every held call of the person's queues, most urgent first, each with its link."""
+    calls = list(message.payload.get("calls") or [])
+    day = str(message.payload.get("day", ""))
+    mail = EmailMessage()
+    mail["Subject"] = f"[Countersign] Daily digest {day}: {len(calls)} call(s) waiting for a decision"
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Message-ID"] = make_msgid(idstring=message.event_id[:16], domain="countersign")
+    mail["X-Countersign-Event-Id"] = message.event_id
+    lines = [f"{len(calls)} call(s) in your queues are waiting for a decision.", ""]
+    items = []
+    for call in calls:
+        summary = shown(str(call.get("summary") or call.get("tool") or "a call"), limit=120)
+        facts = f"{shown(str(call.get('queue', '')))}, risk {shown(str(call.get('risk', '')))}"
+        exposure = call.get("exposure")
+        if exposure:
+            facts += ", " + shown(f"{exposure.get('amount')} {exposure.get('currency') or ''}".strip())
+        if call.get("sla_due_at"):
+            facts += f", SLA due {call['sla_due_at']}"
+        link = str(call.get("url") or "")
+        lines += [f"- {summary} ({facts})", f"  {link}"]
+        items.append(
+            f"<li>{html.escape(summary)} ({html.escape(facts)})"
+            + (f' <a href="{html.escape(link)}">Open</a>' if link else "")
+            + "</li>"
+        )
+    lines += ["", "Links open the packet after sign-in; nothing is approved by following them."]
+    mail.set_content("\n".join(lines) + "\n")
+    mail.add_alternative(
+        f"<html><body><h2>Daily digest {html.escape(day)}</h2><ul>{''.join(items)}</ul>"
+        "<p><small>Links open the packet after sign-in; nothing is approved by following them.</small></p>"
+        "</body></html>",
+        subtype="html",
+    )
+    return mail
+
+
 def _facts(message: Message) -> list[tuple[str, str]]:
     call = message.payload.get("call") or {}
     facts = [
@@ -119,7 +158,8 @@ class EmailChannel:
         self.timeout = timeout
 
     def send(self, message: Message, target: str) -> str | None:
-        mail = compose(message, sender=self.sender, to=target)
+        writer = compose_digest if message.event_type == DIGEST_EVENT else compose
+        mail = writer(message, sender=self.sender, to=target)
         s = self.settings
         try:
             if s.implicit_tls:

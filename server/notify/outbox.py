@@ -64,6 +64,7 @@ def _payload(call: ToolCall, transition: str, actor: str | None, reason: str | N
             "customer_impact": call.customer_impact,
             "required_approvals": call.required_approvals,
             "approvals": call.approvals,
+            "matched_rules": list((call.verdict or {}).get("matched_rules") or []),
             "sla_due_at": _iso(call.sla_due_at),
             "expires_at": _iso(call.expires_at),
         },

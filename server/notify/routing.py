@@ -16,16 +16,21 @@ class Route:
 
 
 def routes(policy: Policy | None, queue: str, event_type: str) -> list[Route]:
-    """The destinations of one event of ``queue``; an escalation also reaches the escalation queue's."""
+    """The destinations of one event of ``queue``; an escalation also reaches the escalation target.
+
+    E-mail targets are addresses or user names (no ``@``); the worker resolves names to addresses.
+    """
     if policy is None:
         return []
     spec = _notify(policy, queue)
     specs = [spec] if spec is not None else []
-    if event_type == EventType.ESCALATED and spec is not None and spec.escalate_to is not None:
-        target = _notify(policy, spec.escalate_to)
+    found: set[Route] = set()
+    if event_type == EventType.ESCALATED and spec is not None:
+        target = _notify(policy, spec.escalation_queue) if spec.escalation_queue else None
         if target is not None:
             specs.append(target)
-    found: set[Route] = set()
+        if spec.escalation_person:
+            found.add(Route("email", spec.escalation_person))
     for each in specs:
         if not each.wants(event_type) and not (event_type == EventType.ESCALATED and each is not spec):
             continue
@@ -36,9 +41,21 @@ def routes(policy: Policy | None, queue: str, event_type: str) -> list[Route]:
     return sorted(found)
 
 
-def escalation_target(policy: Policy | None, queue: str) -> str | None:
+@dataclass(frozen=True)
+class Escalation:
+    queue: str | None  # the call moves to this queue
+    person: str | None  # this person is e-mailed
+
+    @property
+    def label(self) -> str:
+        return f"queue {self.queue}" if self.queue else f"person {self.person}"
+
+
+def escalation_target(policy: Policy | None, queue: str) -> Escalation | None:
     spec = _notify(policy, queue) if policy is not None else None
-    return spec.escalate_to if spec is not None else None
+    if spec is None or spec.escalate_to is None:
+        return None
+    return Escalation(spec.escalation_queue, spec.escalation_person)
 
 
 def _notify(policy: Policy, queue: str) -> NotifySpec | None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from server.config import Settings
 from server.notify.channels import Channel, Message, Unconfigured
+from server.notify.decide_in import slack_may_decide
 from server.notify.email import EmailChannel, SmtpSettings
-from server.notify.slack import SlackChannel, slack_may_decide
+from server.notify.slack import SlackChannel
 from server.notify.webhook import WebhookChannel
 from server.notify.worker import Notifier, reference_of
 from server.policy import PolicyHolder
 from server.store.db import Store
 
+# A held call's id -> why approving it needs the packet page (the review service's override grounds).
+PageOnly = Callable[[str], Sequence[str]]
 
-def channels_from(settings: Settings, store: Store, policies: PolicyHolder) -> dict[str, Channel]:
+
+def channels_from(
+    settings: Settings, store: Store, policies: PolicyHolder, page_only: PageOnly | None = None
+) -> dict[str, Channel]:
     channels: dict[str, Channel] = {
         "webhook": Unconfigured("COUNTERSIGN_WEBHOOK_SECRET"),
         "email": Unconfigured("COUNTERSIGN_SMTP_URL"),
@@ -29,21 +36,27 @@ def channels_from(settings: Settings, store: Store, policies: PolicyHolder) -> d
             SmtpSettings.from_url(settings.smtp_url), sender=settings.smtp_from, timeout=settings.notify_timeout_seconds
         )
     if settings.slack_bot_token:
-        channels["slack"] = slack_channel(settings, store, policies)
+        channels["slack"] = slack_channel(settings, store, policies, page_only)
     return channels
 
 
-def slack_channel(settings: Settings, store: Store, policies: PolicyHolder) -> SlackChannel:
+def slack_channel(
+    settings: Settings, store: Store, policies: PolicyHolder, page_only: PageOnly | None = None
+) -> SlackChannel:
     assert settings.slack_bot_token is not None
 
     def may_decide(message: Message) -> bool:
         call = message.payload.get("call") or {}
+        status = str(call.get("status", ""))
+        grounds = page_only(str(call.get("id", ""))) if page_only is not None and status == "held" else ()
         return slack_may_decide(
             policies.current(),
             queue=str(call.get("queue", "")),
             risk=str(call.get("risk", "")),
             summary=str(call.get("summary", "")),
-            status=str(call.get("status", "")),
+            status=status,
+            matched_rules=[str(rule) for rule in call.get("matched_rules") or ()],
+            page_only_grounds=grounds,
         )
 
     return SlackChannel(
@@ -55,11 +68,13 @@ def slack_channel(settings: Settings, store: Store, policies: PolicyHolder) -> S
     )
 
 
-def notifier_from(settings: Settings, store: Store, policies: PolicyHolder) -> Notifier:
+def notifier_from(
+    settings: Settings, store: Store, policies: PolicyHolder, page_only: PageOnly | None = None
+) -> Notifier:
     return Notifier(
         store,
         policies,
-        channels_from(settings, store, policies),
+        channels_from(settings, store, policies, page_only),
         base_url=settings.base_url,
         max_attempts=settings.notify_max_attempts,
         backoff=timedelta(seconds=settings.notify_backoff_seconds),

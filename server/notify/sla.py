@@ -1,9 +1,11 @@
 """SLA escalation: a reminder when a held call has used 80% of its SLA, escalation once it has passed.
 
-Only queues whose policy entry has a ``notify:`` section take part. Each step is a transition event
-(audited, and told through the outbox in the same transaction), written at most once per call: the
-call row is locked and the outbox's once-per-call key is checked under that lock, so two instances
-sweeping at once write it once.
+Only queues whose policy entry has a ``notify:`` section take part. An escalation to another queue
+(``escalate_to: NAME``) moves the call there: that queue's reviewers see and decide it, and the packet
+shows where it came from; an escalation to a person (``escalate_to: {person: NAME}``) e-mails them.
+Each step is a transition event (audited, and told through the outbox in the same transaction),
+written at most once per call: the call row is locked and the outbox's once-per-call key is checked
+under that lock, so two instances sweeping at once write it once.
 """
 
 from __future__ import annotations
@@ -70,10 +72,21 @@ def _step(store: Store, policies: PolicyHolder, call_id: str) -> str | None:
             if _told(session, call_id, EventType.ESCALATED):
                 return None
             target = escalation_target(policies.current(), call.queue)
-            reason = f"the SLA passed at {call.sla_due_at.isoformat()}" + (f"; escalated to {target}" if target else "")
-            transition_event(
-                session, call, "escalated", before=CallStatus.HELD, at=now, reason=reason, data={"escalated_to": target}
+            reason = f"the SLA passed at {call.sla_due_at.isoformat()}" + (
+                f"; escalated to {target.label}" if target else ""
             )
+            data = {
+                "escalated_to": (target.queue or target.person) if target else None,
+                "kind": ("queue" if target.queue else "person") if target else None,
+                "from_queue": call.queue,
+            }
+            # The event is told to the queue it was in (and the target); then the call moves, so the
+            # target queue's reviewers see and decide it from now on.
+            transition_event(session, call, "escalated", before=CallStatus.HELD, at=now, reason=reason, data=data)
+            if target is not None and target.queue and target.queue != call.queue:
+                call.queue = target.queue
+                call.updated_at = now
+                session.add(call)
             return "escalated"
         at_risk = at_risk_from(call)
         if reminded or at_risk is None or now < at_risk:

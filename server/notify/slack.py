@@ -2,7 +2,7 @@
 
 The bot posts with ``chat.postMessage`` and keeps the message's ``channel:ts`` on the delivery, so
 later events of the same call (decided, executed, expired...) ``chat.update`` that message.
-Approve / Reject controls appear only where :func:`slack_may_decide` allows; the decision itself
+Approve / Reject controls appear only where server/notify/decide_in.py allows; the decision itself
 arrives at ``POST /slack/interactions`` (web/slack.py) and goes through the same code as the page.
 """
 
@@ -18,7 +18,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from server.notify.channels import DeliveryFailed, Message
 from server.notify.email import HEADLINES
 from server.notify.plain import shown
-from server.policy.compiled import Policy
 
 # Reasons a reviewer can pick when rejecting in Slack (a rejection always has a reason).
 REJECT_REASONS = (
@@ -28,20 +27,6 @@ REJECT_REASONS = (
     "Against policy",
     "Suspected fraud or spoofing",
 )
-
-
-def slack_may_decide(policy: Policy | None, *, queue: str, risk: str, summary: str, status: str) -> bool:
-    """Whether a held call may be decided from Slack: its queue allows it, and nothing calls for the page.
-
-    Critical calls (which need an override reason to approve) and summaries with hidden characters
-    (which a Slack message cannot show faithfully) are decided on the packet page only.
-    """
-    if policy is None or status != "held":
-        return False
-    spec = policy.queues.get(queue)
-    if spec is None or "slack" not in spec.decide_in:
-        return False
-    return risk != "critical" and shown(summary, limit=10_000) == summary
 
 
 def blocks_for(message: Message, *, buttons: bool) -> list[dict[str, Any]]:

@@ -28,11 +28,14 @@ from sqlmodel import Session, col, select
 
 from server.mcp.outcomes import review_url
 from server.notify.channels import Channel, DeliveryFailed, Message
-from server.notify.routing import routes
+from server.notify.digest import DIGEST_EVENT, wants_digest
+from server.notify.events import EventType
+from server.notify.routing import Route, routes
 from server.policy import PolicyHolder
+from server.policy.compiled import Policy
 from server.store import audit
 from server.store.db import Store
-from server.store.models import NotifyDelivery, NotifyEvent
+from server.store.models import NotifyDelivery, NotifyEvent, User
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +109,14 @@ class Notifier:
             ).all()
             now = self.store.now()
             for event in events:
-                for route in routes(policy, event.queue, event.event_type):
+                for target in _targets(session, policy, event):
                     session.add(
                         NotifyDelivery(
                             event_id=event.id,
-                            channel=route.channel,
-                            target=route.target,
+                            channel=target.channel,
+                            target=target.target,
+                            status=DEAD if target.error else PENDING,
+                            last_error=target.error,
                             next_attempt_at=now,
                             created_at=now,
                             updated_at=now,
@@ -200,7 +205,49 @@ class Notifier:
 
     def _message(self, event: NotifyEvent) -> Message:
         url = review_url(self.base_url, event.call_id) if event.call_id else None
-        return Message(event.id, event.event_type, event.created_at, dict(event.payload or {}), url)
+        payload = dict(event.payload or {})
+        if event.event_type == DIGEST_EVENT:
+            payload["calls"] = [{**c, "url": review_url(self.base_url, c["id"])} for c in payload.get("calls") or []]
+        return Message(event.id, event.event_type, event.created_at, payload, url)
+
+
+@dataclass(frozen=True)
+class Target:
+    channel: str
+    target: str
+    error: str | None = None  # routed but undeliverable (an unknown person): recorded dead, shown to admins
+
+
+def _targets(session: Session, policy: Policy, event: NotifyEvent) -> list[Target]:
+    """Where one event goes, with user names resolved to their e-mail addresses.
+
+    A person who chose the daily digest gets it instead of one mail per event (an escalation to them
+    still goes at once). A name that is no enabled person with an address becomes a dead delivery
+    whose error says so, visible on /admin/notifications, rather than vanishing.
+    """
+    payload = event.payload or {}
+    if event.event_type == DIGEST_EVENT:
+        if not payload.get("calls"):
+            return []  # nothing held that day: nothing to send
+        found = [Route("email", str(payload.get("person", "")))]
+        person_route_wants_digest = False
+    else:
+        found = routes(policy, event.queue, event.event_type)
+        person_route_wants_digest = event.event_type != EventType.ESCALATED
+    names = {r.target for r in found if r.channel == "email" and "@" not in r.target}
+    users = {u.name: u for u in session.exec(select(User).where(col(User.name).in_(names))).all()} if names else {}
+    targets: dict[tuple[str, str], Target] = {}
+    for route in found:
+        if route.channel != "email" or "@" in route.target:
+            targets.setdefault((route.channel, route.target), Target(route.channel, route.target))
+            continue
+        user = users.get(route.target)
+        if user is None or user.disabled or not user.email:
+            error = f"{route.target!r} is not an enabled Countersign person with an e-mail address"
+            targets.setdefault(("email", route.target), Target("email", route.target, error))
+        elif not (person_route_wants_digest and wants_digest(user)):
+            targets[("email", user.email)] = Target("email", user.email)
+    return sorted(targets.values(), key=lambda t: (t.channel, t.target))
 
 
 def _earlier_pending() -> Any:

@@ -168,7 +168,7 @@ def _check_references(merged: _Merged, files: list[_File], problems: list[Proble
         problems.extend(_declaration_problems(name, tool, f))
     for name, (queue, f) in merged.queues.items():
         if queue.notify is not None:
-            check_queue(queue.notify.escalate_to, f, ("queues", name, "notify", "escalate_to"))
+            check_queue(queue.notify.escalation_queue, f, ("queues", name, "notify", "escalate_to"))
     for f in files:
         for index, spec in enumerate(f.model.rules):
             check_queue(spec.queue, f, ("rules", index, "queue"), spec.id)

@@ -75,18 +75,47 @@ WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s@/?#]+(/[^
 SlackChannel = Annotated[str, StringConstraints(pattern=r"^[#A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 
 
-class NotifySpec(_Strict):
-    """Who hears about a queue's calls, and which events (all of them when ``events`` is absent)."""
+# A Countersign person, by user name (resolved to their e-mail address when a message is routed).
+PersonName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", max_length=200)]
+DecideIn = tuple[Literal["page", "slack"], ...]
 
-    email: tuple[EmailAddress, ...] = ()
+
+class EscalatePerson(_Strict):
+    """``escalate_to: {person: NAME}``: a person is told (by e-mail) when the SLA passes; the call stays put."""
+
+    person: PersonName
+
+
+class NotifySpec(_Strict):
+    """Who hears about a queue's calls, and which events (all of them when ``events`` is absent).
+
+    ``email`` entries are addresses (``ops@example.com``) or Countersign user names (``ana``), resolved
+    to the person's address when a message is routed.
+    """
+
+    email: tuple[EmailAddress | PersonName, ...] = ()
     slack_channel: SlackChannel | None = None
     webhooks: tuple[WebhookUrl, ...] = ()
     events: tuple[EventType, ...] | None = None
-    # Where a call that passed its SLA is escalated: another queue, whose recipients hear `call.escalated`.
-    escalate_to: Name | None = None
+    # Where a call that passed its SLA is escalated: another queue (the call moves there, and its
+    # recipients hear `call.escalated`), or `{person: NAME}` (that person is e-mailed).
+    escalate_to: Name | EscalatePerson | None = None
 
     def wants(self, event_type: str) -> bool:
         return self.events is None or event_type in self.events
+
+    @property
+    def escalation_queue(self) -> str | None:
+        return self.escalate_to if isinstance(self.escalate_to, str) else None
+
+    @property
+    def escalation_person(self) -> str | None:
+        return self.escalate_to.person if isinstance(self.escalate_to, EscalatePerson) else None
+
+    def people(self) -> tuple[str, ...]:
+        """The user names this entry refers to (e-mail entries without an @, and an escalation person)."""
+        named = tuple(entry for entry in self.email if "@" not in entry)
+        return named + ((self.escalation_person,) if self.escalation_person else ())
 
 
 class QueueSpec(_Strict):
@@ -98,7 +127,7 @@ class QueueSpec(_Strict):
     expires: Duration | None = None
     notify: NotifySpec | None = None
     # Where this queue's calls may be decided; Slack buttons appear only where `slack` is listed.
-    decide_in: tuple[Literal["page", "slack"], ...] = ("page",)
+    decide_in: DecideIn = ("page",)
 
 
 class _Routing(_Strict):
@@ -172,6 +201,9 @@ class RuleSpec(_Routing):
     action: Action
     risk: Risk | None = None
     customer_impact: Impact | None = None
+    # Where calls this rule matches may be decided; replaces the queue's `decide_in` (several matching
+    # rules: only the places every one of them lists). None: the queue decides.
+    decide_in: DecideIn | None = None
 
 
 class PolicyFile(_Strict):

@@ -171,6 +171,8 @@ class User(SQLModel, table=True):
     disabled: bool = False
     # Their e-mail address; a Slack user whose verified e-mail matches decides as this person.
     email: str | None = Field(default=None, max_length=254, unique=True)
+    # "daily": their queues' held calls come in one e-mail a day instead of one per event (server/notify/digest.py).
+    email_digest: str | None = Field(default=None, max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # A printed one-time password (first admin, reset-password): the next sign-in must change it.
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})

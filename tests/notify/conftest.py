@@ -14,10 +14,17 @@ from server.notify.worker import Notifier
 from server.policy import PolicyHolder
 from server.store.db import Store
 from server.store.types import utcnow
+from tests.notify.mailserver import Inbox, smtp_server
 from tests.notify.support import SECRET, Receiver, receiver, write_policy
 
 BACKOFF = timedelta(seconds=10)
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with smtp_server() as state:
+        yield state
 
 
 @pytest.fixture

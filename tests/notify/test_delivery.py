@@ -8,12 +8,14 @@ import sys
 import threading
 from datetime import timedelta
 
-from server.notify.worker import Notifier
+import pytest
+
+from server.notify.worker import Notifier, deliveries
 from server.policy import PolicyHolder
 from server.store.db import Store
 from server.store.types import utcnow
 from tests.clock import Clock
-from tests.conftest import REPO
+from tests.conftest import POSTGRES_URL, REPO
 from tests.core.conftest import hold
 from tests.notify.conftest import LEASE, make_notifier
 from tests.notify.support import Receiver
@@ -71,3 +73,39 @@ def test_two_instances_sharing_the_outbox_deliver_each_event_once(
     assert errors == []
     assert len(hook.received) == len(calls)
     assert len(set(hook.ids())) == len(calls)
+
+
+@pytest.mark.slow  # two Python processes start (imports take seconds on a loaded machine)
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="COUNTERSIGN_TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_worker_processes_on_postgresql_deliver_each_event_once(
+    store: Store, database_url: str, policies: PolicyHolder, hook: Receiver
+) -> None:
+    calls = [hold(store, arguments={"order_id": f"O-{n}", "amount": 10.0, "currency": "EUR"}) for n in range(16)]
+    command = [sys.executable, "-m", "tests.notify.worker_proc", database_url, str(policies.directory), "drain"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    workers = [
+        subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            assert worker.wait(90) == 0
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            for pipe in (worker.stdin, worker.stdout):
+                if pipe is not None:
+                    pipe.close()
+    assert sorted(r.event["data"]["call"]["id"] for r in hook.received) == sorted(c.id for c in calls)
+    assert len(set(hook.ids())) == len(hook.ids()) == len(calls)  # each event once, none twice
+    assert all(row.delivery.status == "sent" for row in deliveries(store))

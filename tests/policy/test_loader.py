@@ -77,8 +77,8 @@ def test_unknown_key_is_named_with_the_allowed_keys_rule_id_and_position(tmp_pat
     problem = _only_problem(tmp_path, _with_rules("- id: typo\n  action: hold\n  whenn: 'true'\n"))
     assert problem.rule == "typo"
     assert problem.message == (
-        "unknown key 'whenn' in rules[0] (allowed: action, category, customer_impact, description, expires, id, "
-        "queue, reason, required_approvals, risk, sla, tools, when)"
+        "unknown key 'whenn' in rules[0] (allowed: action, category, customer_impact, decide_in, description, "
+        "expires, id, queue, reason, required_approvals, risk, sla, tools, when)"
     )
     assert (problem.line, problem.column) == (14, 5)
     assert str(problem) == f"{tmp_path / 'policy.yaml'}:14:5: [typo] {problem.message}"

@@ -29,7 +29,7 @@ from server.lifecycle import decisions
 from server.runtime import Runtime
 from server.store.models import AuditEvent
 from tests.conftest import REPO
-from tests.web.support import hold_refund, hold_two_person_payment, make_settings, status_of
+from tests.web.support import hold_refund, hold_two_person_payment, make_settings, refund, status_of, submit
 
 SIGNING_SECRET = "slack-signing-secret-for-tests-0123456789"
 USERS = {  # Slack user id -> (e-mail, confirmed by Slack)
@@ -264,3 +264,81 @@ def test_the_clicking_user_is_answered_at_slacks_response_url_and_nowhere_else(
     elsewhere = _click("U_SAM", call.id, call.args_hash, response_url=slack.url + "evil/xyz")
     _send(client, elsewhere, _signed(elsewhere))
     assert slack.posted("xyz") == []
+
+
+def _actions(params: dict[str, Any]) -> list[str]:
+    blocks = json.loads(params["blocks"]) if isinstance(params["blocks"], str) else params["blocks"]
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def _add_rules(runtime: Runtime, rules: str) -> None:
+    """A second policy file with rules over the default policy's tools (files are merged), reloaded now."""
+    (runtime.policies.directory / "slack-rules.yaml").write_text(f"version: 1\nrules:\n{rules}", encoding="utf-8")
+    assert runtime.policies.refresh(force=True) is not None and runtime.policies.last_error is None
+
+
+PAGE_ONLY_RULE = """  - id: chargebacks-on-the-page
+    tools: [issue_refund]
+    when: 'args.reason.contains("chargeback")'
+    action: hold
+    decide_in: [page]
+"""
+
+
+def test_rule_keeping_calls_on_the_page_wins_over_its_queue_allowing_slack(
+    client: TestClient, linked: Runtime, slack: FakeSlack
+) -> None:
+    _add_rules(linked, PAGE_ONLY_RULE)
+    call = submit(linked, "issue_refund", refund(60.0, reason="chargeback from the bank"))
+    assert call.status == "held"
+    [posted] = slack.wait_for("chat.postMessage", 1, linked.notifier.run_once)
+    assert _actions(posted) == ["open"]  # "Open in Countersign" only
+    body = _click("U_ALICE", call.id, call.args_hash)
+    assert "packet page only" in _send(client, body, _signed(body)).json()["text"]
+    assert status_of(linked, call.id) == "held"
+
+
+def test_rule_allowing_slack_wins_over_its_queue_keeping_calls_on_the_page(
+    client: TestClient, linked: Runtime, slack: FakeSlack
+) -> None:
+    policy = linked.policies.directory / "default.yaml"
+    text = policy.read_text(encoding="utf-8").replace("  finance:\n    decide_in: [page, slack]\n", "  finance:\n", 1)
+    policy.write_text(text, encoding="utf-8")
+    _add_rules(
+        linked,
+        PAGE_ONLY_RULE.replace("chargebacks-on-the-page", "damaged-in-slack")
+        .replace("chargeback", "damaged")
+        .replace("[page]", "[page, slack]"),
+    )
+    ordinary = submit(linked, "issue_refund", refund(60.0, reason="changed my mind"))
+    [first] = slack.wait_for("chat.postMessage", 1, linked.notifier.run_once)
+    assert _actions(first) == ["open"]  # the queue alone keeps it on the page
+    damaged = hold_refund(linked)  # "parcel arrived damaged": the rule allows Slack
+    [_, second] = slack.wait_for("chat.postMessage", 2, linked.notifier.run_once)
+    assert _actions(second) == ["approve", "reject", "open"]
+    body = _click("U_ALICE", damaged.id, damaged.args_hash)
+    assert _send(client, body, _signed(body)).json()["text"] == "Approved."
+    refused = _click("U_ALICE", ordinary.id, ordinary.args_hash)
+    assert "packet page only" in _send(client, refused, _signed(refused)).json()["text"]
+
+
+def test_call_whose_approval_needs_an_override_reason_gets_only_open_in_countersign(
+    client: TestClient, linked: Runtime, slack: FakeSlack
+) -> None:
+    call = hold_refund(linked, amount=5000.0)  # above the order's total: the preview warns
+    assert linked.gateway.review.proposal(call).grounds
+    [posted] = slack.wait_for("chat.postMessage", 1, linked.notifier.run_once)
+    assert _actions(posted) == ["open"]
+    body = _click("U_ALICE", call.id, call.args_hash)
+    assert "packet page only" in _send(client, body, _signed(body)).json()["text"]
+    assert status_of(linked, call.id) == "held"
+
+
+def test_slack_user_whose_role_does_not_cover_the_call_is_sent_to_countersign(
+    client: TestClient, linked: Runtime
+) -> None:
+    call = hold_refund(linked)
+    body = _click("U_SAM", call.id, call.args_hash)  # sam reviews support only
+    text = _send(client, body, _signed(body)).json()["text"]
+    assert "do not review" in text and "Open it in Countersign" in text
+    assert status_of(linked, call.id) == "held"
