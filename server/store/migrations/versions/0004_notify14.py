@@ -1,7 +1,7 @@
 """a person's e-mail digest choice (daily digest of their queues' held calls)
 
 Revision ID: 0004_notify14
-Revises: 0003_notify
+Revises: 0004_sso15
 Create Date: 2026-12-04 16:40:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_notify14"
-down_revision: str | Sequence[str] | None = "0003_notify"
+down_revision: str | Sequence[str] | None = "0004_sso15"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
