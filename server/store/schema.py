@@ -37,7 +37,7 @@ def current_revision(engine: Engine) -> str | None:
         StoreUnavailable: the database cannot be reached.
     """
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(countersign_readonly=True) as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except sa.exc.OperationalError as exc:
         raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
