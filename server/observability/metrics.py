@@ -24,7 +24,6 @@ from sqlmodel import col, select
 
 from server.lifecycle.states import CallStatus
 from server.store.models import ToolCall
-from server.store.types import utcnow
 
 if TYPE_CHECKING:
     from server.runtime import Runtime
@@ -120,7 +119,7 @@ class _FromDatabase(Collector):
     def _journal(self) -> Iterator[Metric]:
         journal = self.runtime.gateway.journal
         pending, oldest = journal.backlog()
-        lag = (utcnow() - oldest).total_seconds() if isinstance(oldest, datetime) else 0.0
+        lag = (self.runtime.store.now() - oldest).total_seconds() if isinstance(oldest, datetime) else 0.0
         queued = GaugeMetricFamily("countersign_journal_queued_rows", "Allowed calls ran but not yet committed.")
         queued.add_metric([], pending)
         age = GaugeMetricFamily(
