@@ -1,10 +1,11 @@
 """OpenTelemetry traces: one span per tool call, with children ``classify``, ``hold``, ``decide``, ``execute``.
 
-    execute_tool issue_refund          (gen_ai.operation.name=execute_tool, gen_ai.tool.name, gen_ai.tool.call.id)
-      classify                         (the policy's verdict)
-      hold                             (the agent's inline wait for a person)
-      decide                           (a person's decision, on this instance; parented through remember())
-        execute                        (the tool runs)
+    tools/call issue_refund            (the MCP SDK's server span, continuing the agent's traceparent)
+      execute_tool issue_refund        (gen_ai.operation.name=execute_tool, gen_ai.tool.name, gen_ai.tool.call.id)
+        classify                       (the policy's verdict)
+        hold                           (the agent's inline wait for a person)
+        decide                         (a person's decision, made on this instance: see call_identified)
+          execute                      (the tool runs)
 
 Names follow the GenAI and MCP semantic conventions where they define one. A ``traceparent`` (and
 ``tracestate``) in the request's ``_meta`` continues the agent's trace. Export is off by default: the
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from server.observability import logs
@@ -75,15 +76,19 @@ def configure_from_environment(environ: Mapping[str, str] | None = None) -> bool
 
 
 async def traced_call(tool: str, meta: Mapping[str, Any], call: Awaitable[T]) -> T:
-    """Await one MCP tools/call inside its ``execute_tool`` span, continuing the agent's trace from ``_meta``."""
-    carrier = {key: value for key in ("traceparent", "tracestate") if isinstance(value := meta.get(key), str)}
-    parent = _propagator.extract(carrier) if carrier else None
+    """Await one MCP tools/call inside its ``execute_tool`` span.
+
+    The MCP SDK's own ``tools/call`` server span (which continues the agent's ``traceparent`` from
+    ``_meta``) is its parent; where no span is current, the trace context is read from ``_meta`` here.
+    """
+    parent = None
+    if not trace.get_current_span().get_span_context().is_valid:
+        carrier = {key: value for key in ("traceparent", "tracestate") if isinstance(value := meta.get(key), str)}
+        parent = _propagator.extract(carrier) if carrier else None
     attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool, "mcp.method.name": "tools/call"}
-    with tracer().start_as_current_span(
-        f"execute_tool {tool}", context=parent, kind=SpanKind.SERVER, attributes=attributes
-    ) as span:
+    with tracer().start_as_current_span(f"execute_tool {tool}", context=parent, attributes=attributes) as span:
         result = await call
-        if getattr(result, "isError", False):
+        if getattr(result, "isError", False) or getattr(result, "is_error", False):
             span.set_status(Status(StatusCode.ERROR))
         return result
 
