@@ -188,7 +188,7 @@ class AgentDesk:
         try:
             outcome = self.executor.run_tool(new.tool, new.arguments, key)
         except Exception as exc:  # any tool crash becomes a recorded, readable tool error
-            logger.exception("allowed call %s of %s failed", row["id"], new.tool)
+            logger.exception("allowed call %s of %s failed", row["id"], new.tool, extra={"call_id": row["id"]})
             outcome = ToolOutcome({"error": _error_text(exc)}, is_error=True)
         result = outcome.result
         row["result"] = result

@@ -7,6 +7,7 @@ reject, ``@executes`` on the executor's run, ``@marks_unknown`` on the executor'
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -14,6 +15,7 @@ from server.lifecycle.states import CallStatus
 from server.observability import metrics, tracing
 from server.store.models import ToolCall
 
+logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 S = TypeVar("S")
@@ -37,7 +39,8 @@ def decides(method: Callable[Concatenate[S, str, P], R]) -> Callable[Concatenate
     def wrapper(self: S, call_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with tracing.decision(call_id, **{"countersign.decision": method.__name__}):
             result = method(self, call_id, *args, **kwargs)
-        call = getattr(result, "call", result)
+            call = getattr(result, "call", result)
+            logger.info("%s: the call is now %s", method.__name__, getattr(call, "status", "?"))
         if isinstance(call, ToolCall) and call.status != CallStatus.HELD:
             metrics.decided(
                 "rejected" if call.status == CallStatus.REJECTED else "approved", call.created_at, call.decided_at
@@ -54,6 +57,7 @@ def executes(method: Callable[Concatenate[S, Any, P], ToolCall]) -> Callable[Con
     def wrapper(self: S, claim: Any, /, *args: P.args, **kwargs: P.kwargs) -> ToolCall:
         with tracing.step("execute", claim.call_id, **{"gen_ai.tool.name": claim.tool}):
             call = method(self, claim, *args, **kwargs)
+            logger.info("executed %s: %s", claim.tool, _outcome(call))
         metrics.executed("approved", _outcome(call))
         return call
 
