@@ -142,3 +142,17 @@ async def test_readyz_fails_while_the_allowed_call_journal_cannot_write(settings
     assert ready.status_code == 503 and ready.json()["checks"]["journal"] is False
     assert "journal: the allowed-call journal cannot write" in ready.json()["reasons"]
     assert health.status_code == 503
+
+
+async def test_probes_answer_an_orchestrator_naming_the_pod_address_while_pages_still_refuse_that_host(
+    settings: Settings, runtime: Runtime
+) -> None:
+    pod = {"Host": "10.1.2.3:8765"}
+    async with client(create_app(settings, runtime)) as http:
+        probes = [(await http.get(path, headers=pod)).status_code for path in ("/livez", "/readyz", "/healthz")]
+        page = await http.get("/api/calls", headers=pod)
+        posted = await http.post("/readyz", headers=pod)
+
+    assert probes == [200, 200, 200]
+    assert page.status_code == 421
+    assert posted.status_code == 421  # only reads are let through
