@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -53,9 +53,21 @@ EXECUTIONS = Counter(
 )
 
 
+# Label children by label values: ``labels()`` takes a lock and builds a key on every call; this is one dict read.
+_children: dict[tuple[str, str, str], Any] = {}
+
+
+def _child(metric: Counter, name: str, first: str, second: str) -> Any:
+    key = (name, first, second)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, metric.labels(first, second))
+    return child
+
+
 def call_classified(tool: str, verdict: str, *, known: bool) -> None:
     """A call got its verdict; ``known`` says the tool is in the catalogue (else it is counted as ``other``)."""
-    CALLS.labels(tool if known else OTHER, str(verdict)).inc()
+    _child(CALLS, "calls", tool if known else OTHER, str(verdict)).inc()
 
 
 def decided(decision: str, created_at: datetime | None, decided_at: datetime | None) -> None:
@@ -66,7 +78,7 @@ def decided(decision: str, created_at: datetime | None, decided_at: datetime | N
 
 def executed(path: str, outcome: str) -> None:
     """A tool ran (path ``allowed`` or ``approved``) and ended: succeeded, tool_error, failed, unknown_outcome."""
-    EXECUTIONS.labels(path, str(outcome)).inc()
+    _child(EXECUTIONS, "executions", path, str(outcome)).inc()
 
 
 class _FromDatabase(Collector):

@@ -44,6 +44,18 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME)
 
 
+_on = False
+
+
+def tracing_on() -> bool:
+    """Whether a tracer provider is installed; until one is, spans are skipped outright (the allowed path
+    pays a check, not a no-op span). Once installed, a provider stays."""
+    global _on
+    if not _on:
+        _on = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    return _on
+
+
 def export_wanted(environ: Mapping[str, str]) -> bool:
     """Whether the standard OTEL_* variables ask for OTLP export of traces."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
@@ -81,6 +93,8 @@ async def traced_call(tool: str, meta: Mapping[str, Any], call: Awaitable[T]) ->
     The MCP SDK's own ``tools/call`` server span (which continues the agent's ``traceparent`` from
     ``_meta``) is its parent; where no span is current, the trace context is read from ``_meta`` here.
     """
+    if not tracing_on():
+        return await call
     parent = None
     if not trace.get_current_span().get_span_context().is_valid:
         carrier = {key: value for key in ("traceparent", "tracestate") if isinstance(value := meta.get(key), str)}
@@ -96,9 +110,11 @@ async def traced_call(tool: str, meta: Mapping[str, Any], call: Awaitable[T]) ->
 def call_identified(call_id: str, *, held: bool = False) -> None:
     """The current tool call now has an id: on its span (and every log line of this context); held calls
     are remembered so that their decision joins this trace."""
+    logs.bind_call(call_id)
+    if not tracing_on():
+        return
     span = trace.get_current_span()
     span.set_attribute("gen_ai.tool.call.id", call_id)
-    logs.bind_call(call_id)
     if held and span.get_span_context().is_valid:
         with _remembered_lock:
             _remembered[call_id] = span.get_span_context()
@@ -109,6 +125,13 @@ def call_identified(call_id: str, *, held: bool = False) -> None:
 @contextmanager
 def step(name: str, call_id: str | None = None, **attributes: str | int | float | bool) -> Iterator[Span]:
     """A child span of the current one (``classify``, ``hold``, ``execute``)."""
+    if not tracing_on():
+        if call_id is None:
+            yield trace.INVALID_SPAN
+            return
+        with logs.call_context(call_id):
+            yield trace.INVALID_SPAN
+        return
     with tracer().start_as_current_span(name, attributes=_attrs(call_id, attributes)) as span:
         if call_id is None:
             yield span
@@ -120,6 +143,10 @@ def step(name: str, call_id: str | None = None, **attributes: str | int | float 
 @contextmanager
 def decision(call_id: str, **attributes: str | int | float | bool) -> Iterator[Span]:
     """The ``decide`` span: a child of the held call's span when it was held on this instance."""
+    if not tracing_on():
+        with logs.call_context(call_id):
+            yield trace.INVALID_SPAN
+        return
     with _remembered_lock:
         remembered = _remembered.get(call_id)
     parent = trace.set_span_in_context(trace.NonRecordingSpan(remembered)) if remembered is not None else None
