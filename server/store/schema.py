@@ -17,17 +17,30 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Engine
 
 from server.store.db import MIGRATIONS, StoreNotReady, StoreUnavailable, migrate
 
 
 @cache
-def head_revision() -> str | None:
-    """The newest revision this version ships (the files do not change while we run)."""
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str | None:
+    """The newest revision this version ships (the files do not change while we run)."""
+    return _scripts().get_current_head()
+
+
+def known(revision: str) -> bool:
+    """Whether this version ships ``revision`` (a database upgraded by a newer version has one it does not)."""
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -61,6 +74,11 @@ def ready_to_serve(engine: Engine, *, upgrade_allowed: bool) -> None:
     head = head_revision()
     if current == head:
         return
+    if current is not None and not known(current):
+        raise StoreNotReady(
+            f"the database schema is at revision {current}, which this version does not know "
+            "(a newer Countersign upgraded it): run that version, or restore the database"
+        )
     if current is None or upgrade_allowed:
         migrate(engine)
         return

@@ -110,3 +110,16 @@ def test_two_instances_racing_migrate_on_a_fresh_database_apply_each_revision_on
     # the database second, saw the finished schema at once).
     assert said == sorted([f"schema already current ({head})", f"schema upgraded from nothing to {head}"])
     assert _revisions(database_url) == [head]
+
+
+def test_serve_refuses_a_schema_from_a_newer_version_without_touching_it(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        ready_to_serve(engine, upgrade_allowed=False)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_future'"))
+        with pytest.raises(StoreNotReady, match="0099_future, which this version does not know"):
+            ready_to_serve(engine, upgrade_allowed=True)
+        assert current_revision(engine) == "0099_future"
+    finally:
+        engine.dispose()
