@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check bench node-deps clean
+.PHONY: run test test-slow lint typecheck check bench bench-proxy node-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ node-deps: $(NODE_STAMP)
 run: $(STAMP)
 	$(BIN)/countersign demo
 
+# Two workers: most tests wait on processes, sockets and databases, so two share this 2-core machine well.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
+
+test-slow: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +43,13 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# mcp-proxy (the baseline of bench/bench_upstream.py) needs mcp 1.x: its own virtualenv.
+bench-proxy: .bench-proxy-venv/bin/mcp-proxy
+.bench-proxy-venv/bin/mcp-proxy: bench/requirements-mcp-proxy.txt
+	python3 -m venv .bench-proxy-venv
+	.bench-proxy-venv/bin/pip install -q -r bench/requirements-mcp-proxy.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules countersign.db*

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import mcp_types as types
@@ -88,6 +89,10 @@ class ExternalTools(Protocol):
 
     def definitions(self) -> list[tuple[str, types.Tool]]:
         """Every tool listed now: (the name agents use, the definition its server gave)."""
+        ...
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (from any thread, without blocking) when ``definitions()`` changed."""
         ...
 
     def idempotent(self, tool: str) -> bool: ...

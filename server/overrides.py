@@ -7,6 +7,7 @@ next call on every instance sharing the database, with no restart. Every change 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import select
@@ -26,18 +27,24 @@ _LOOKUP_SQL = (
 
 
 class Overrides:
-    def __init__(self, store: Store, registry: ToolRegistry) -> None:
+    def __init__(self, store: Store, registry: ToolRegistry, external_act: Callable[[str], bool] | None = None) -> None:
         self.store = store
         self.registry = registry
+        # Whether a tool the registry lacks (an upstream MCP tool) acts: the kill switch stops it too.
+        self.external_act = external_act or (lambda _tool: False)
+
+    def _acts(self, tool: str) -> bool:
+        spec = self.registry.get(tool)
+        return spec.category == "act" if spec is not None else self.external_act(tool)
 
     def for_tool(self, tool: str) -> ToolOverride | None:
         """The override in force for a tool: the kill switch blocks act tools before anything else."""
         rows = {kind: rest for kind, *rest in self.store.fetch_raw(_LOOKUP_SQL, (tool, KILL_SWITCH))}
         row = rows.get("tool")
         switch = json.loads(rows["switch"][0]) if rows.get("switch") and rows["switch"][0] else None
-        spec = self.registry.get(tool)
-        if switch and switch.get("on") and spec is not None and spec.category == "act":
-            risk = Risk(row[0]) if row is not None else Risk(spec.risk)
+        if switch and switch.get("on") and self._acts(tool):
+            spec = self.registry.get(tool)
+            risk = Risk(row[0]) if row is not None else Risk(spec.risk) if spec is not None else Risk.HIGH
             reason = f"kill switch: {switch.get('reason', '')}"
             return ToolOverride(tool=tool, risk=risk, action=Action.BLOCK, reason=reason, actor=switch.get("actor", ""))
         if row is None:
@@ -105,8 +112,7 @@ class Overrides:
 
     def stops(self, tool: str) -> str | None:
         """Why ``tool`` may not run now: the kill switch is on and it is an act tool; None otherwise."""
-        spec = self.registry.get(tool)
-        if spec is None or spec.category != "act":
+        if not self._acts(tool):
             return None
         switch = self.kill_switch()
         if not switch.get("on"):

@@ -22,6 +22,7 @@ from server.upstream.config import ConfigError, UpstreamsConfig, load_config
 if TYPE_CHECKING:
     from server.upstream.hub import UpstreamHub
     from server.upstream.pins import Pins
+    from server.upstream.tools import UpstreamTools
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -72,12 +73,6 @@ def list_tools(
         rows: list[dict[str, Any]] = []
         for tool in sorted(hub.tools(), key=lambda t: t.listed):
             pin = pinned.get(tool.listed)
-            refusal = external.refusal(tool.listed)
-            verdict: Verdict = (
-                Verdict(action=Action.BLOCK, risk=Risk.HIGH, reasons=(refusal,))
-                if refusal
-                else classify(policy, external.facts(tool.listed, {}, agent="countersign-cli", justification=None))
-            )
             rows.append(
                 {
                     "tool": tool.listed,
@@ -85,9 +80,7 @@ def list_tools(
                     "upstream_tool": tool.name,
                     "up": hub.connections[tool.upstream].state == "up",
                     "pin": "changed" if pin is not None and pin.pinned_hash != tool.hash else "pinned",
-                    "verdict": verdict.action.value,
-                    "risk": verdict.risk.value,
-                    "reason": verdict.reason,
+                    **_verdict(policy, external, tool.listed),
                 }
             )
         status = hub.status()
@@ -98,7 +91,7 @@ def list_tools(
         error = f" ({state['error']})" if state["error"] else ""
         typer.echo(f"upstream {name}: {state['state']}{error}, {state['tools']} tools")
     for row in rows:
-        typer.echo(f"  {row['tool']:<48} {row['pin']:<8} {row['verdict']:<6} {row['reason']}")
+        typer.echo(f"  {row['tool']:<48} {row['pin']:<8} {row['verdict']:<7} {row['reason']}")
 
 
 @app.command("check")
@@ -140,8 +133,39 @@ def accept(
 
         for pin in changed:
             typer.echo(describe_change(pin))
-        accepted = pins.accept(upstream, [p.tool for p in changed], actor=_actor(actor))
+        shown = {p.tool: p.pending_hash or "" for p in changed}  # accept only what was printed
+        accepted = pins.accept(upstream, list(shown), actor=_actor(actor), expected=shown)
     typer.echo(f"accepted {len(accepted)} changed definitions: {', '.join(p.tool for p in accepted)}")
+
+
+# Rules reading these see the call itself, so no verdict holds for every call of the tool.
+_PER_CALL = frozenset({"args", "text", "exposure", "customer", "justification", "agent"})
+
+
+def _verdict(policy: Policy | None, external: UpstreamTools, tool: str) -> dict[str, Any]:
+    """The verdict the policy gives the tool, for an admin writing the policy. Where its rules look at
+    the call (arguments, exposure...), the verdict depends on it: shown as ``depends`` with the tool's
+    default, never computed from made-up arguments (a rule failing on them would read as "block")."""
+    refusal = external.refusal(tool)
+    if refusal is not None:
+        return {"verdict": Action.BLOCK.value, "risk": Risk.HIGH.value, "reason": refusal, "depends_on": []}
+    entry = policy.tools.get(tool) if policy is not None else None
+    rules = policy.rules_for(tool) if policy is not None and entry is not None else ()
+    # Rules that name the tool and read the call (rules for every tool, such as hidden-text checks,
+    # are the same for all and would make every verdict "depends").
+    per_call = [
+        rule.id
+        for rule in rules
+        if rule.spec.tools and rule.condition is not None and rule.condition.variables & _PER_CALL
+    ]
+    if entry is not None and per_call:
+        reason = (
+            f"depends on arguments: {entry.action.value} by default; "
+            f"rule{'s' if len(per_call) > 1 else ''} {', '.join(per_call)} look at each call"
+        )
+        return {"verdict": "depends", "risk": entry.risk.value, "reason": reason, "depends_on": per_call}
+    verdict: Verdict = classify(policy, external.facts(tool, {}, agent="countersign-cli", justification=None))
+    return {"verdict": verdict.action.value, "risk": verdict.risk.value, "reason": verdict.reason, "depends_on": []}
 
 
 class _Fixed:

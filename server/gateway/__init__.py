@@ -65,7 +65,7 @@ class Gateway:
         self.bus = bus or ChangeBus()
         # Tools from upstream MCP servers (server/upstream/): consulted only for names the registry lacks.
         self.external = external
-        self.overrides = Overrides(store, registry)
+        self.overrides = Overrides(store, registry, external_act=self._external_act)
         self.executor = Executor(store, runner, self._is_idempotent, stopped=self.overrides.stops)
         self.journal = Journal(store, writer=journal_writer)  # None: written by a thread of this process
         self.agents = AgentDesk(
@@ -94,6 +94,11 @@ class Gateway:
     def close(self) -> None:
         """Write out every queued record. Call before the process exits."""
         self.journal.close()
+
+    def _external_act(self, tool: str) -> bool:
+        """An upstream tool the policy does not declare read/prepare acts (the kill switch stops it), even
+        while its upstream is down and the tool is not listed."""
+        return self.external is not None and tool not in self.registry and self.external.keeps_result(tool)
 
     def _is_idempotent(self, tool: str) -> bool:
         spec = self.registry.get(tool)

@@ -10,9 +10,10 @@ in worker threads; the event loop only waits.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -21,7 +22,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import mcp_types as types
-from mcp.server import Server, ServerRequestContext
+from mcp.server import NotificationOptions, Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 
 from server.canonical import canonical_json
@@ -50,10 +51,11 @@ from server.mcp.catalog import (
     upstream_tool,
 )
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
+from server.mcp.list_changed import ListChangedNotifier
 from server.observability import tracing
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
-from server.upstream.tools import FORWARD_PROGRESS
+from server.upstream.tools import FORWARD_LOG, FORWARD_PROGRESS
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +123,18 @@ class GuardedTools:
         self.resolve_agent = resolve_agent
         self.catalog: Catalog = build_catalog(gateway.registry)
         self.validators = Validators(self.catalog.schemas)
+        # Upstream tools come and go: connections that listed tools are told when the list changes.
+        self.list_changed = ListChangedNotifier()
+        if gateway.external is not None:
+            gateway.external.on_change(self.list_changed.notify)
 
     # --- handlers -------------------------------------------------------------------------------
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        if self.gateway.external is not None:
+            self.list_changed.remember(ctx)
         return types.ListToolsResult(tools=[*self.catalog.tools, *self._upstream_tools()])
 
     def _upstream_tools(self) -> list[types.Tool]:
@@ -177,7 +185,7 @@ class GuardedTools:
     async def set_logging_level(
         self, ctx: ServerRequestContext[Any, Any], params: types.SetLevelRequestParams
     ) -> types.EmptyResult:
-        # Accepted for older clients; the gateway sends no log notifications, so there is nothing to filter.
+        # Accepted for older clients; the only log messages sent are an upstream's, passed on as they came.
         logger.debug("client asked for log level %s", params.level)
         return types.EmptyResult()
 
@@ -207,11 +215,14 @@ class GuardedTools:
             justification=parsed.justification,
         )
         token = FORWARD_PROGRESS.set(_forwarder(ctx)) if external is not None else None
+        log_token = FORWARD_LOG.set(_log_forwarder(ctx)) if external is not None else None
         try:
             submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
         finally:
             if token is not None:
                 FORWARD_PROGRESS.reset(token)
+            if log_token is not None:
+                FORWARD_LOG.reset(log_token)
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
             return outcomes.ran_now(submission.ran)
         call = submission.call
@@ -333,6 +344,28 @@ def _forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
     return forward
 
 
+def _log_forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
+    """Forward an upstream's log messages during an allowed call to this request's client, as they came."""
+    loop = asyncio.get_running_loop()
+
+    # The undecorated method: `send_log_message` warns on every call (logging is deprecated in 2026-07-28).
+    unwarned = type(ctx.session).send_log_message.__wrapped__  # type: ignore[attr-defined]
+    send_log: Callable[..., Awaitable[None]] = functools.partial(unwarned, ctx.session)
+
+    def forward(params: types.LoggingMessageNotificationParams) -> None:
+        async def send() -> None:
+            try:
+                # Logging is deprecated in 2026-07-28 (the method warns) but still how upstreams talk;
+                # the SDK keeps its per-request opt-in rules for 2026 clients either way.
+                await send_log(params.level, params.data, logger=params.logger, related_request_id=ctx.request_id)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                logger.debug("upstream log message could not be delivered")
+
+        asyncio.run_coroutine_threadsafe(send(), loop)
+
+    return forward
+
+
 def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: ResolveAgent) -> Server[Any]:
     """The MCP server for one gateway. ``resolve_agent`` says who each request comes from."""
     tools = GuardedTools(
@@ -348,9 +381,23 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
         get_tool_input_schema=tools.listed_schema,
     )
     server.middleware.append(NonObjectArguments())
+    if gateway.external is not None:
+        _advertise_tools_changed(server)
     # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, tools.set_logging_level)
     return server
+
+
+def _advertise_tools_changed(server: Server[Any]) -> None:
+    """Declare ``tools.listChanged`` in the handshake (stdio and HTTP alike): upstream tools come and go,
+    and ListChangedNotifier tells clients. The SDK builds the handshake from
+    ``create_initialization_options()`` without notification options, so the default is set here."""
+    build = server.create_initialization_options
+
+    def with_tools_changed(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any) -> Any:
+        return build(notification_options or NotificationOptions(tools_changed=True), *args, **kwargs)
+
+    server.create_initialization_options = with_tools_changed  # type: ignore[method-assign]
 
 
 def _version() -> str:

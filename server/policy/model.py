@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from server.notify.events import EventType
 from server.policy.expressions import MAX_EXPRESSION_LENGTH
@@ -121,9 +121,17 @@ class ExposureSpec(_Strict):
 
 
 class IdempotencySpec(_Strict):
-    """Where the tool takes the idempotency key the gateway derives from the call id."""
+    """Where the tool takes the idempotency key the gateway derives from the call id: an ``argument``
+    name, or (streamable-HTTP upstreams) an HTTP ``header`` sent with the approved call. Exactly one."""
 
-    argument: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    argument: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    header: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> IdempotencySpec:
+        if (self.argument is None) == (self.header is None):
+            raise ValueError("idempotency names exactly one of `argument` or `header`")
+        return self
 
 
 class PreviewSpec(_Strict):

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -32,6 +33,11 @@ PING_EVERY = 5.0
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 ToolsListed = Callable[[str, list[types.Tool]], Awaitable[None]]
+# Called with each notifications/message the upstream sends while a call of this task is in flight.
+LogFn = Callable[[types.LoggingMessageNotificationParams], Awaitable[None]]
+
+# Extra HTTP headers for the request being sent by this task (the idempotency key of an approved call).
+_CALL_HEADERS: ContextVar[dict[str, str] | None] = ContextVar("countersign_upstream_call_headers", default=None)
 
 
 class UpstreamUnavailable(Exception):
@@ -54,6 +60,7 @@ class UpstreamConnection:
         self._dropped = anyio.Event()
         self._relist = anyio.Event()
         self._changed = anyio.Event()  # set whenever the state changes, then replaced
+        self._log_sinks: set[LogFn] = set()  # the allowed calls in flight that want the upstream's log messages
 
     # --- the supervisor --------------------------------------------------------------------------
 
@@ -76,6 +83,7 @@ class UpstreamConnection:
         with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
             async with AsyncExitStack() as stack:
                 client = await stack.enter_async_context(self._new_client(stack))
+                _send_call_headers(client)
                 tools = await _list_all(client)
                 scope.deadline = math.inf
                 self._dropped = anyio.Event()
@@ -104,8 +112,8 @@ class UpstreamConnection:
                 if self._relist.is_set():
                     self._relist = anyio.Event()
                     await self.relist()
-                else:
-                    await client.send_ping()
+                else:  # the session's ping: Client.send_ping warns (ping is gone in 2026-07-28; we speak legacy)
+                    await client.session.send_ping()
 
     async def relist(self) -> None:
         """Read the tool list again now (and re-check pins); nothing when the upstream is down."""
@@ -126,6 +134,13 @@ class UpstreamConnection:
     async def _message(self, message: IncomingMessage) -> None:
         if isinstance(message, types.ToolListChangedNotification):
             self._relist.set()
+        elif isinstance(message, types.LoggingMessageNotification):
+            # MCP ties a log message to no request: it goes to every call in flight on this upstream.
+            for sink in list(self._log_sinks):
+                try:
+                    await sink(message.params)
+                except Exception:  # a sink whose agent went away must not break the session
+                    logger.debug("an upstream log message could not be forwarded", exc_info=True)
 
     def _down(self, error: str) -> None:
         self._client = None
@@ -154,13 +169,27 @@ class UpstreamConnection:
     # --- calls -----------------------------------------------------------------------------------
 
     async def call(
-        self, tool: str, arguments: dict[str, Any], *, progress: ProgressFn | None, meta: dict[str, Any] | None
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        progress: ProgressFn | None,
+        meta: dict[str, Any] | None,
+        headers: dict[str, str] | None = None,
+        log: LogFn | None = None,
     ) -> types.CallToolResult:
-        """Call ``tool``; raise UpstreamUnavailable when down, dropped or too slow (never hang)."""
+        """Call ``tool``; raise UpstreamUnavailable when down, dropped or too slow (never hang).
+
+        ``headers`` go with this request only (streamable HTTP); ``log`` receives the upstream's log
+        messages while the call is in flight.
+        """
         client = self._client
         if client is None:
             raise UpstreamUnavailable(f"upstream {self.name!r} is down: {self.last_error or 'not connected yet'}")
         timeout = self.config.call_timeout
+        token = _CALL_HEADERS.set(headers)
+        if log is not None:
+            self._log_sinks.add(log)
         try:
             with anyio.fail_after(timeout):
                 return await client.call_tool(tool, arguments, progress_callback=progress, meta=meta)  # type: ignore[arg-type]
@@ -180,6 +209,29 @@ class UpstreamConnection:
             raise UpstreamUnavailable(
                 f"upstream {self.name!r} connection lost during {tool}: {exc!r}", sent=True
             ) from exc
+        finally:
+            _CALL_HEADERS.reset(token)
+            if log is not None:
+                self._log_sinks.discard(log)
+
+
+def _send_call_headers(client: Client) -> None:
+    """Make the session add ``_CALL_HEADERS`` to the HTTP request of the call that set them.
+
+    The SDK builds each request's per-message headers in the session's ``_stamp`` hook, synchronously
+    in the calling task (so a context variable reaches it); its transport sends them with that POST.
+    tests/upstream/test_idempotency_header.py fails if an SDK upgrade moves this hook.
+    """
+    session = client.session
+    stamp = session._stamp  # set by the handshake, which has run by now
+
+    def stamp_with_headers(data: dict[str, Any], opts: Any) -> None:
+        stamp(data, opts)
+        extra = _CALL_HEADERS.get()
+        if extra:
+            opts.setdefault("headers", {}).update(extra)
+
+    session._stamp = stamp_with_headers
 
 
 async def _list_all(client: Client) -> list[types.Tool]:

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # Called (from the hub's thread) with progress, total and message; must not block.
 ForwardProgress = Callable[[float, float | None, str | None], None]
+# Called (from the hub's thread) with each log message the upstream sends during the call; must not block.
+ForwardLog = Callable[[types.LoggingMessageNotificationParams], None]
 
 
 class UpstreamRefused(Exception):
@@ -127,7 +129,8 @@ class UpstreamHub:
         self._portal.call(relist)
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (from the hub's thread) whenever an upstream's tool list was read."""
+        """Call ``listener`` (from the hub's thread) whenever what an upstream lists changed (tools added,
+        dropped or redefined; the first listing after connecting counts). It must not block."""
         self._listeners.append(listener)
 
     # --- tools -----------------------------------------------------------------------------------
@@ -158,9 +161,14 @@ class UpstreamHub:
                 await anyio.to_thread.run_sync(pins.observe, upstream, tool.name, tool.listed, tool.definition)
         with self._lock:
             kept = {name: tool for name, tool in self._tools.items() if tool.upstream != upstream}
+            before = {name: tool.hash for name, tool in self._tools.items() if tool.upstream == upstream}
             self._tools = {**kept, **fresh}
-        for listener in self._listeners:
-            listener()
+        if before != {name: tool.hash for name, tool in fresh.items()}:
+            for listener in self._listeners:
+                try:
+                    listener()
+                except Exception:  # a listener's failure must not stop the session that listed
+                    logger.warning("a tool-list listener failed", exc_info=True)
 
     # --- calls -----------------------------------------------------------------------------------
 
@@ -171,6 +179,8 @@ class UpstreamHub:
         *,
         progress: ForwardProgress | None = None,
         meta: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        log: ForwardLog | None = None,
     ) -> types.CallToolResult:
         """Call an upstream tool from any thread.
 
@@ -189,9 +199,20 @@ class UpstreamHub:
 
         callback: ProgressFn | None = forward if progress is not None else None
 
+        async def forward_log(params: types.LoggingMessageNotificationParams) -> None:
+            if log is not None:
+                log(params)
+
         async def call() -> types.CallToolResult:
             try:
-                return await connection.call(tool.name, arguments, progress=callback, meta=meta)
+                return await connection.call(
+                    tool.name,
+                    arguments,
+                    progress=callback,
+                    meta=meta,
+                    headers=headers,
+                    log=forward_log if log is not None else None,
+                )
             except MCPError as exc:
                 raise UpstreamRefused(f"upstream {tool.upstream!r} refused {tool.name}: {exc.error.message}") from exc
 

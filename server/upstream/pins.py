@@ -78,8 +78,13 @@ class Pins:
                 _event(session, now, "upstream_tool_changed", tool, reason, digest, before=pin.pinned_hash)
             return Observed(tool, "changed")
 
-    def accept(self, upstream: str, tools: list[str] | None, *, actor: str) -> list[UpstreamPin]:
-        """Make the pending definitions of ``upstream`` (or of the named listed tools) the pins."""
+    def accept(
+        self, upstream: str, tools: list[str] | None, *, actor: str, expected: dict[str, str] | None = None
+    ) -> list[UpstreamPin]:
+        """Make the pending definitions of ``upstream`` (or of the named listed tools) the pins.
+
+        ``expected`` maps a tool to the pending hash the admin was shown; a tool whose pending
+        definition changed again since then is left alone (accept only what was seen)."""
         now = self.store.now()
         accepted: list[UpstreamPin] = []
         with self.store.write() as session:
@@ -88,6 +93,8 @@ class Pins:
             )
             for pin in session.exec(query.with_for_update()).all():
                 if tools and pin.tool not in tools and pin.upstream_tool not in tools:
+                    continue
+                if expected is not None and expected.get(pin.tool) != pin.pending_hash:
                     continue
                 before = pin.pinned_hash
                 assert pin.pending_hash is not None

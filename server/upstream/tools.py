@@ -9,6 +9,7 @@ so an admin's accept on any instance takes effect everywhere at once.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -21,13 +22,16 @@ from server.policy.declared import declared_exposure, declared_subject, preview_
 from server.policy.model import ToolEntry
 from server.policy.types import CallFacts, Justification
 from server.upstream import UPSTREAM_RESULT
+from server.upstream.config import HttpUpstream
 from server.upstream.connection import UpstreamUnavailable
-from server.upstream.hub import ForwardProgress, UpstreamHub, UpstreamRefused
+from server.upstream.hub import ForwardLog, ForwardProgress, UpstreamHub, UpstreamRefused
 from server.upstream.pins import Pins
 from tools.contract import ToolInputError
 
 # Set by the MCP surface around an agent's call: where the upstream's progress goes (allowed calls only).
 FORWARD_PROGRESS: ContextVar[ForwardProgress | None] = ContextVar("countersign_forward_progress", default=None)
+# Likewise for the upstream's log messages (notifications/message) during an allowed call.
+FORWARD_LOG: ContextVar[ForwardLog | None] = ContextVar("countersign_forward_log", default=None)
 
 
 class CurrentPolicy(Protocol):
@@ -46,6 +50,9 @@ class UpstreamTools:
 
     def definitions(self) -> list[tuple[str, types.Tool]]:
         return [(tool.listed, tool.tool) for tool in self.hub.tools()]
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self.hub.on_change(listener)
 
     def description(self, tool: str) -> str:
         listed = self.hub.get(tool)
@@ -103,8 +110,16 @@ class UpstreamTools:
         return listed.upstream if listed is not None else tool.split("__", 1)[0]
 
     def idempotent(self, tool: str) -> bool:
+        """Whether a retry is safe: the policy names where the key goes, and we can deliver it there
+        (a header only reaches a streamable-HTTP upstream; over stdio a crash means unknown_outcome)."""
         entry = self._entry(tool)
-        return entry is not None and entry.idempotency is not None
+        if entry is None or entry.idempotency is None:
+            return False
+        return entry.idempotency.header is None or self._over_http(tool)
+
+    def _over_http(self, tool: str) -> bool:
+        connection = self.hub.connections.get(self.server_of(tool))
+        return connection is not None and isinstance(connection.config, HttpUpstream)
 
     def keeps_result(self, tool: str) -> bool:
         entry = self._entry(tool)
@@ -130,10 +145,14 @@ class UpstreamTools:
             raise ToolRefused(refusal)
         entry = self._entry(tool)
         sent = dict(args)
+        headers: dict[str, str] | None = None
         if idempotency_key is not None and entry is not None and entry.idempotency is not None:
-            sent[entry.idempotency.argument] = idempotency_key
+            if entry.idempotency.argument is not None:
+                sent[entry.idempotency.argument] = idempotency_key
+            elif entry.idempotency.header is not None and self._over_http(tool):
+                headers = {entry.idempotency.header: idempotency_key}
         try:
-            result = self.hub.call(tool, sent, progress=FORWARD_PROGRESS.get())
+            result = self.hub.call(tool, sent, progress=FORWARD_PROGRESS.get(), headers=headers, log=FORWARD_LOG.get())
         except (UpstreamUnavailable, UpstreamRefused) as exc:
             raise ToolRefused(str(exc)) from exc
         raw = result.model_dump(mode="json", by_alias=True, exclude_none=True)

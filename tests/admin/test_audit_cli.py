@@ -94,6 +94,7 @@ def test_csv_export_has_a_header_and_one_row_per_event(
     assert [int(row[0]) for row in rows[1:]] == list(range(1, events + 1))
 
 
+@pytest.mark.slow  # 100,000 events: a soak, run by `make test-slow`
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # 100,000 rows: SQLite only keeps the suite quick
 def test_a_100000_event_export_streams_in_bounded_memory_and_verifies(database_url: str, tmp_path: Path) -> None:
     store = Store.open(database_url)

@@ -12,6 +12,7 @@ from tests.admin.chain import bulk_chain
 from tests.admin.web import Visitor
 
 
+@pytest.mark.slow  # 100,000 events: a soak, run by `make test-slow`
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # 100,000 rows: SQLite only keeps the suite quick
 def test_the_jsonl_export_of_100000_events_streams_and_verifies(admin: Visitor, runtime: Runtime) -> None:
     bulk_chain(runtime.store.engine, 100_000)

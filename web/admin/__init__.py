@@ -25,6 +25,8 @@ Pages::
     POST /admin/insights/roi           the minutes used by the ROI figures
     GET  /admin/notifications          notification deliveries (pending, sent, dead)
     POST /admin/notifications/{id}/retry  send a failed or dead delivery again (audited)
+    GET  /admin/upstreams              upstream tools' pins; changed definitions with their diff
+    POST /admin/upstreams/accept       accept a changed upstream definition (audited, as `upstream accept`)
 
 JSON API (``/api/admin``): GET tools, PUT tools/{name}/level, PUT kill-switch, POST dry-run,
 GET insights, GET audit/verify.
@@ -32,10 +34,18 @@ GET insights, GET audit/verify.
 
 from fastapi import APIRouter
 
-from web.admin import api, audit, insights, notify, policy, tools
+from web.admin import api, audit, insights, notify, policy, tools, upstreams
 
 # Each family's own router, for whoever needs the flat list of admin routes (the access tests do).
-ROUTERS = (tools.router, policy.router, audit.router, insights.router, notify.router, api.router)
+ROUTERS = (
+    tools.router,
+    policy.router,
+    audit.router,
+    insights.router,
+    notify.router,
+    upstreams.router,
+    api.router,
+)
 
 router = APIRouter()
 for _family in ROUTERS:
