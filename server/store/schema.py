@@ -57,9 +57,11 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
-    """Bring the schema to this version's under the migration lock; (revision before, revision after)."""
-    before = current_revision(engine)
-    migrate(engine)
+    """Bring the schema to this version's under the migration lock; (revision before, revision after).
+
+    "Before" is read under the lock: of two racing migrators, the second sees what the first left.
+    """
+    before = migrate(engine)
     return before, current_revision(engine)
 
 

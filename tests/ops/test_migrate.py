@@ -106,8 +106,7 @@ def test_two_instances_racing_migrate_on_a_fresh_database_apply_each_revision_on
         assert code == 0, err
     said = sorted(out.strip() for (out, _), _ in results)
     head = head_revision()
-    # One applied everything; the other waited on the lock and found nothing to do (or, when it reached
-    # the database second, saw the finished schema at once).
+    # One applied everything; the other waited on the lock, then found nothing to do.
     assert said == sorted([f"schema already current ({head})", f"schema upgraded from nothing to {head}"])
     assert _revisions(database_url) == [head]
 
