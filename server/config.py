@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # The hour (UTC, 0-23) from which the day's e-mail digests are sent (server/notify/digest.py).
     digest_hour: int = Field(default=8, ge=0, le=23)
+    # Operations (server/health.py, server/observability/): probes, metrics, logs.
+    # A write must commit within this many seconds for /readyz and /healthz to answer 200.
+    health_write_deadline_seconds: float = Field(default=1.0, gt=0, le=30)
+    # /metrics: served only with this bearer token (when set), or only on its own port (when set), or both.
+    metrics_token: str | None = Field(default=None, repr=False)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # "text" (human-readable lines) or "json" (one JSON object per line, call_id on lines about a call).
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("smtp_url")
     @classmethod
@@ -89,6 +98,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("COUNTERSIGN_SMTP_URL must look like smtp://user:pass@host:587?starttls=true")
         return value or None
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so that logs can redact them wherever they appear."""
+        values = [self.secret_key, self.smtp_url, self.slack_bot_token, self.slack_signing_secret]
+        values += [self.webhook_secret, self.metrics_token, self.admin_password]
+        return [value for value in values if value]
 
     @property
     def oidc_enabled(self) -> bool:

@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.health import healthy
 from server.lifecycle.actors import Person
 from server.lifecycle.decisions import decisions_for
 from server.lifecycle.errors import LifecycleError
@@ -232,12 +233,12 @@ async def reject(
 
 @health_router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 async def healthz(runtime: RuntimeDep) -> Any:
-    """200 when the database answers and allowed calls are being recorded (else every call is refused);
-    503 otherwise. Also says which policy version is in force."""
+    """200 when a write commits within the deadline and allowed calls are being recorded (else every call
+    is refused); 503 otherwise. Also says which policy version is in force."""
 
     def check() -> tuple[bool, str | None]:
         policy = runtime.policies.current()  # may stat the policy directory
-        alive = runtime.gateway.journal.healthy and runtime.store.ping()
+        alive = healthy(runtime)  # the journal writes and a write commits within the deadline (server/health.py)
         return alive, policy.version if policy is not None else None
 
     alive, version = await anyio.to_thread.run_sync(check)

@@ -20,7 +20,7 @@ from server.config import Settings
 from server.mcp import build_server, http_agent
 from server.runtime import Runtime, build_runtime, sweeping
 from server.store.db import UnstorableInput
-from web import api, pages, slack
+from web import api, pages, probes, slack
 from web.admin import router as admin_router
 from web.http_security import HttpSecurity, internal_error, invalid_request, unstorable_input
 from web.mcp_http import McpRoute, allowed_hosts, allowed_origins, mcp_endpoint, session_manager
@@ -56,6 +56,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(api.router)
     app.include_router(api.health_router)
+    app.include_router(probes.router)  # /livez, /readyz, /metrics (web/probes.py)
     # More routers (review pages, sign-in, admin) are included here.
     pages.install(app, live)  # review pages, sign-in, /static, live events (web/pages/__init__.py)
     app.include_router(admin_router)  # admin pages and /api/admin (web/admin/__init__.py)

@@ -100,7 +100,7 @@ class HttpSecurity:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = self._refusal(headers)
+        refusal = None if _probe(scope) else self._refusal(headers)
         if refusal is None and scope["type"] == "http":
             refusal, receive = await self._capped(headers, receive)
         started = False
@@ -216,3 +216,12 @@ async def invalid_request(request: Request, exc: Exception) -> Response:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True, default=str)
     return Response(body, status_code=422, media_type="application/json")
+
+
+# Probes and scrapes come from orchestrators and Prometheus, which name the pod's address as Host; they
+# change nothing and carry no cookies (/metrics has its own token), so DNS rebinding gains nothing there.
+PROBE_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
+
+
+def _probe(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and scope.get("path") in PROBE_PATHS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from server.cli import audit, people, policy, serve, tool, upstream
+from server.cli import audit, migrate, people, policy, serve, tool, upstream
 from server.cli.errors import run
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(people.agent_app, name="agent", help="Agents and their bearer toke
 app.add_typer(people.token_app, name="token", help="API tokens for people.")
 app.add_typer(upstream.app, name="upstream", help="Upstream MCP servers: their tools, pins and state.")
 serve.register(app)
+migrate.register(app)
 
 
 def main() -> None:

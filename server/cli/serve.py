@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import secrets
-import sys
 from typing import Annotated, Any
 
 import anyio
@@ -14,10 +12,14 @@ import typer
 
 from server.cli.upstream import load_or_exit
 from server.config import Settings
+from server.observability import logs, metrics, tracing
 from server.people import PeopleError, check_name
 from server.plugins import PluginError
 from server.runtime import Runtime, build_runtime, seed_demo, sweeping
+from server.store.db import Store
+from server.store.engine import make_engine
 from server.store.models import ApiToken, User
+from server.store.schema import ready_to_serve
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -35,11 +37,18 @@ def register(app: typer.Typer) -> None:
     app.command()(stdio)
 
 
-def serve(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
+def serve(
+    host: Host = DEFAULT_HOST,
+    port: Port = DEFAULT_PORT,
+    migrate: Annotated[
+        bool, typer.Option("--migrate", help="Upgrade an older database schema first (else `countersign migrate`).")
+    ] = False,
+) -> None:
     """Serve the web pages, the JSON API and MCP (streamable HTTP at /mcp)."""
     settings = _http_settings(host, port)
-    _logging()
-    runtime = _build(settings, upstreams=load_or_exit())
+    _logging(settings)
+    store = _store_for_serving(settings, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
+    runtime = _build(settings, upstreams=load_or_exit(), store=store)
     _first_admin(runtime)
     _run_http(settings, runtime, host, port)
 
@@ -47,8 +56,8 @@ def serve(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
 def demo(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """Seed the demo back office if it is empty, then serve."""
     settings = _http_settings(host, port)
-    _logging()
-    runtime = build_runtime(settings)
+    _logging(settings)
+    runtime = build_runtime(settings)  # the demo sets up and upgrades its database itself
     if seed_demo(runtime):
         typer.echo("seeded the demo back office", err=True)
     _first_admin(runtime)
@@ -72,8 +81,8 @@ def stdio(
     from server.mcp import build_server, fixed_agent
     from server.mcp.stdio import serve_stdio
 
-    _logging()  # stdout carries the protocol: every log line goes to stderr
     settings = Settings()
+    _logging(settings)  # stdout carries the protocol: every log line goes to stderr
     runtime = _build(settings, upstreams=load_or_exit())
     server = build_server(runtime.gateway, settings, resolve_agent=fixed_agent(agent))
 
@@ -88,10 +97,10 @@ def stdio(
         runtime.close()
 
 
-def _build(settings: Settings, *, upstreams: Any) -> Runtime:
+def _build(settings: Settings, *, upstreams: Any, store: Store | None = None) -> Runtime:
     """The runtime, or one clear line and exit status 2 for a third-party tool registry that does not load."""
     try:
-        return build_runtime(settings, upstreams=upstreams)
+        return build_runtime(settings, upstreams=upstreams, store=store)
     except PluginError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -126,6 +135,9 @@ def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> Non
     from web.app import create_app  # the composition root is the one place in server/ that serves web/
 
     app: Any = create_app(settings, runtime)
+    stop_metrics = None
+    if settings.metrics_port is not None:  # /metrics on a port of its own, for the scraper only
+        stop_metrics = metrics.serve_on_port(runtime, settings.metrics_host, settings.metrics_port)
     _settle_heap()
     try:
         uvicorn.run(
@@ -140,6 +152,8 @@ def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> Non
             timeout_graceful_shutdown=3,
         )
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         runtime.close()
 
 
@@ -183,9 +197,22 @@ def _first_admin(runtime: Runtime) -> None:
     typer.echo(password)
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=os.environ.get("COUNTERSIGN_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def _store_for_serving(settings: Settings, *, upgrade_allowed: bool) -> Store:
+    """The store, once its schema is this version's (an empty database is set up; see server/store/schema.py)."""
+    engine = make_engine(settings.database_url)
+    try:
+        ready_to_serve(engine, upgrade_allowed=upgrade_allowed)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine)
+
+
+def _logging(settings: Settings) -> None:
+    """Log lines to stderr (text or JSON, secrets redacted); traces over OTLP when OTEL_* ask for it."""
+    logs.configure(
+        level=os.environ.get("COUNTERSIGN_LOG_LEVEL", "INFO"),
+        json_lines=settings.log_format == "json",
+        secrets=settings.secret_values(),
     )
+    tracing.configure_from_environment()

@@ -26,6 +26,7 @@ from server.lifecycle.journal import Journal
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
 from server.lifecycle.waiting import ChangeBus, wait_for_outcome
+from server.observability import hooks, tracing
 from server.overrides import Overrides
 from server.policy import PolicyHolder, classify
 from server.policy.types import Action, Justification, Risk, Verdict
@@ -113,7 +114,8 @@ class AgentDesk:
                 justification=justification,
                 on_behalf_of=on_behalf_of,
             )
-        return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
+        with tracing.step("classify", **{"gen_ai.tool.name": tool}):
+            return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
 
     def submit(self, new: NewCall) -> Submission:
         """Classify and record a call; run it now if allowed. Raises StoreUnavailable (fail closed)."""
@@ -134,8 +136,11 @@ class AgentDesk:
             server=new.server,
             on_behalf_of=new.on_behalf_of,
         )
+        hooks.classified(new.tool, verdict.action, known=spec is not None or self.external_for(new.tool) is not None)
         if verdict.action == Action.ALLOW:
-            ran = self._run_allowed(new, verdict)
+            with tracing.step("execute", **{"gen_ai.tool.name": new.tool}):
+                ran = self._run_allowed(new, verdict)
+            hooks.ran_allowed(ran)
             self.bus.publish(ran["id"], ran["status"], forward=False)  # answered inline: no other instance waits
             return Submission(verdict, ran=ran)
         # Only calls people may decide learn whom the agent works for: the allowed path stays one query short.
@@ -146,6 +151,7 @@ class AgentDesk:
             )
         else:
             call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held")
+        tracing.call_identified(call.id, held=call.status == CallStatus.HELD)
         self.bus.publish(call.id, call.status)
         return Submission(verdict, row=call)
 
@@ -182,7 +188,7 @@ class AgentDesk:
         try:
             outcome = self.executor.run_tool(new.tool, new.arguments, key)
         except Exception as exc:  # any tool crash becomes a recorded, readable tool error
-            logger.exception("allowed call %s of %s failed", row["id"], new.tool)
+            logger.exception("allowed call %s of %s failed", row["id"], new.tool, extra={"call_id": row["id"]})
             outcome = ToolOutcome({"error": _error_text(exc)}, is_error=True)
         result = outcome.result
         row["result"] = result

@@ -32,6 +32,7 @@ from server.canonical import arguments_hash
 from server.lifecycle.decisions import compare_and_set, transition_event
 from server.lifecycle.errors import Conflict
 from server.lifecycle.states import CallStatus
+from server.observability import hooks
 from server.store.db import Store
 from server.store.models import ToolCall
 
@@ -126,6 +127,7 @@ class Executor:
         key = call.idempotency_key if self.is_idempotent(call.tool) else None
         return Claim(call.id, token, call.tool, arguments, key, call.attempts)
 
+    @hooks.executes
     def run(self, claim: Claim) -> ToolCall:
         """Run a claimed call and record how it ended."""
         try:
@@ -214,6 +216,7 @@ class Executor:
             )
             return self._claim_of(call, token)
 
+    @hooks.marks_unknown
     def _mark_unknown(self, call_id: str) -> ToolCall | None:
         with self.store.write() as session:
             call = session.get(ToolCall, call_id, with_for_update=True)

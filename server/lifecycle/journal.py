@@ -64,6 +64,11 @@ class Journal:
     def healthy(self) -> bool:
         return self._healthy
 
+    def backlog(self) -> tuple[int, Any]:
+        """Rows queued and not yet committed, and the ``created_at`` of the oldest (None when empty); for metrics."""
+        with self._cond:
+            return len(self._queue), self._queue[0].get("created_at") if self._queue else None
+
     def append(self, row: Row, *, keep_result: bool = True) -> None:
         """Queue a call that already ran: its whole row (``records.new_row``), which must not change after.
 

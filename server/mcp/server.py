@@ -52,6 +52,7 @@ from server.mcp.catalog import (
 )
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
 from server.mcp.list_changed import ListChangedNotifier
+from server.observability import tracing
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
 from server.upstream.tools import FORWARD_LOG, FORWARD_PROGRESS
@@ -171,7 +172,9 @@ class GuardedTools:
                 return await self._await_decision(ctx, identity, arguments)
             if params.name == LIST_MY_PENDING:
                 return await self._list_pending(identity, arguments)
-            return await self._guarded_call(ctx, identity, params.name, arguments)
+            return await tracing.traced_call(
+                params.name, request_meta(ctx), self._guarded_call(ctx, identity, params.name, arguments)
+            )
         except StoreUnavailable:
             logger.warning("database unavailable during %s", params.name, exc_info=True)
             return outcomes.gateway_error(UNAVAILABLE)
@@ -225,7 +228,8 @@ class GuardedTools:
         call = submission.call
         if CallStatus(call.status) in WAITING:
             wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))
-            call = await self._wait(ctx, call, wait)
+            with tracing.step("hold", call.id):
+                call = await self._wait(ctx, call, wait)
         return await self._result(call)
 
     async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:

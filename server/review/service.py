@@ -33,6 +33,7 @@ from server.lifecycle.errors import CallNotFound, Conflict, Forbidden, InvalidDe
 from server.lifecycle.execution import Executor
 from server.lifecycle.states import CallStatus
 from server.lifecycle.waiting import ChangeBus
+from server.observability import hooks
 from server.overrides import Overrides
 from server.policy.types import Action, Justification, Verdict
 from server.review.channel import Via
@@ -226,6 +227,7 @@ class ReviewService:
 
     # --- deciding ------------------------------------------------------------------------------
 
+    @hooks.decides
     def approve(self, call_id: str, person: Person, approval: Approval, *, via: Via) -> DecisionOutcome:
         """Approve (and, with ``arguments``, edit); on quorum the call runs once unless the kill switch is on.
 
@@ -273,6 +275,7 @@ class ReviewService:
         if refusal is not None:
             raise InvalidDecision(refusal)
 
+    @hooks.decides
     def reject(self, call_id: str, person: Person, *, reason: str, via: Via, args_hash: str | None = None) -> ToolCall:
         """Reject with a reason. ``args_hash``, when the surface sent it, must still be the call's."""
         call = self.visible_call(person, call_id)

@@ -50,13 +50,18 @@ def alembic_config(connection: sa.Connection) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision. Safe to run on every start, from several processes."""
-    with engine.begin() as connection:
+def migrate(engine: Engine) -> str | None:
+    """Bring the schema to the newest revision. Safe to run on every start, from several processes.
+
+    Returns the revision found under the lock, before upgrading (None: an empty database).
+    """
+    with engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, the write lock, held to the commit
         if connection.dialect.name == "postgresql":
             # One migrator at a time across instances; released at commit.
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(7358201)"))
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(alembic_config(connection), "head")
+        return before
 
 
 def require_schema(engine: Engine) -> None:

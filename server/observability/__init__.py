@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics, OpenTelemetry traces and structured logs (each its own module)."""

@@ -1,0 +1,74 @@
+"""Structured logs: one JSON object per line, the call id on lines about a call, never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from server.lifecycle.records import NewCall
+from server.observability import logs
+from server.runtime import Runtime
+from tests.mcp.support import FINANCE, SECRET, refund
+
+TOKEN_SEEN = "csk_live_abcdefghijklmnop0123456789"
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    level = logging.getLogger().level
+    handler = logs.configure(level="INFO", json_lines=True, secrets=[SECRET], stream=stream)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+    logging.getLogger().setLevel(level)
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_every_line_is_one_json_object_and_lines_about_a_decided_call_carry_its_id(
+    runtime: Runtime, json_lines: io.StringIO
+) -> None:
+    held = runtime.gateway.submit(NewCall(tool="issue_refund", arguments=refund(400.0), agent="agent-a"))
+    runtime.gateway.approve(held.call.id, FINANCE, override_reason="checked the warnings")
+
+    lines = _lines(json_lines)  # json.loads on each line: every line is exactly one object
+    about = [line for line in lines if line.get("call_id") == held.call.id]
+    messages = [line["message"] for line in about]
+    assert "approve: the call is now succeeded" in messages
+    assert "executed issue_refund: succeeded" in messages
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_a_secret_or_a_bearer_token_in_a_message_or_a_traceback_is_redacted(json_lines: io.StringIO) -> None:
+    log = logging.getLogger("countersign.test")
+    log.warning("connecting with key %s and Authorization: Bearer %s", SECRET, TOKEN_SEEN)
+    try:
+        raise RuntimeError(f"refused: {SECRET}")
+    except RuntimeError:
+        log.exception("failed", extra={"call_id": "call-123"})
+
+    text = json_lines.getvalue()
+    assert SECRET not in text and TOKEN_SEEN not in text
+    first, second = _lines(json_lines)
+    assert first["message"] == "connecting with key [redacted] and Authorization: Bearer [redacted]"
+    assert second["call_id"] == "call-123" and "refused: [redacted]" in str(second["exception"])
+
+
+def test_the_text_format_names_the_call_and_redacts_too() -> None:
+    stream = io.StringIO()
+    level = logging.getLogger().level
+    handler = logs.configure(json_lines=False, secrets=[SECRET], stream=stream)
+    try:
+        with logs.call_context("call-9"):
+            logging.getLogger("countersign.test").warning("key %s", SECRET)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
+
+    assert stream.getvalue().rstrip().endswith("countersign.test: key [redacted] [call call-9]")
