@@ -98,6 +98,7 @@ def build_runtime(
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
         external=external,
         office=office,
+        base_url=settings.base_url,
     )
     notifier = notifier_from(settings, store, policies)
     return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)

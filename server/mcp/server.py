@@ -27,6 +27,7 @@ from mcp.server.context import CallNext, HandlerResult
 from server.canonical import canonical_json
 from server.config import Settings
 from server.gateway import Gateway
+from server.lifecycle import duplicates
 from server.lifecycle.decisions import decisions_for
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import WAITING, CallStatus
@@ -196,16 +197,23 @@ class GuardedTools:
         except ArgumentError as exc:
             call_id = await self._record_invalid(identity, name, arguments, exc.message)
             return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=call_id)
+        try:
+            agent_key = duplicates.agent_key(request_meta(ctx))
+        except ValueError as exc:
+            return outcomes.gateway_error(f"{exc}; nothing was done.")
         new = NewCall(
             tool=name,
             arguments=parsed.arguments,
             agent=identity.agent,
             on_behalf_of=identity.on_behalf_of,
             justification=parsed.justification,
+            agent_key=agent_key,
         )
         token = FORWARD_PROGRESS.set(_forwarder(ctx)) if external is not None else None
         try:
             submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+        except (duplicates.KeyReused, duplicates.KeyInFlight) as exc:
+            return outcomes.gateway_error(f"{exc}. Nothing new was done.")
         finally:
             if token is not None:
                 FORWARD_PROGRESS.reset(token)
