@@ -24,6 +24,7 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 
+from server.agent_profiles import AgentProfiles
 from server.canonical import canonical_json
 from server.config import Settings
 from server.gateway import Gateway
@@ -119,6 +120,7 @@ class GuardedTools:
         self.base_url = base_url
         self.waits = waits
         self.resolve_agent = resolve_agent
+        self.profiles = AgentProfiles(gateway.store)
         self.catalog: Catalog = build_catalog(gateway.registry)
         self.validators = Validators(self.catalog.schemas)
 
@@ -221,9 +223,15 @@ class GuardedTools:
             return outcomes.ran_now(submission.ran)
         call = submission.call
         if CallStatus(call.status) in WAITING:
-            wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))
-            call = await self._wait(ctx, call, wait)
+            call = await self._wait(ctx, call, await self._inline_wait(ctx, identity))
         return await self._result(call)
+
+    async def _inline_wait(self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity) -> float:
+        """The call's `_meta` wait, else the agent's default (server/agent_profiles.py), else the server's."""
+        requested = request_meta(ctx).get(INLINE_WAIT_META)
+        if requested is None:
+            requested = await anyio.to_thread.run_sync(self.profiles.inline_wait, identity.agent)
+        return self.waits.clamp(requested)
 
     async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:
         return await self._record(self.gateway.record_invalid, identity, name, arguments, error)

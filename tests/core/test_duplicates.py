@@ -49,7 +49,7 @@ def _refund(amount: float = 400.0, *, agent: str = "support-bot", key: str | Non
 
 def _count(runtime: Runtime, where: str = "1=1") -> int:
     with runtime.store.engine.connect() as conn:
-        return int(conn.execute(sa.text(f"SELECT count(*) FROM tool_call WHERE {where}")).scalar_one())  # noqa: S608
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM tool_call WHERE {where}")).scalar_one())
 
 
 def _issued(runtime: Runtime) -> int:
