@@ -169,7 +169,7 @@ class AgentDesk:
             on_behalf_of=new.on_behalf_of,
         )
         key: str | None = None
-        if verdict.action == Action.HOLD or (verdict.action == Action.ALLOW and self._acts(new.tool)):
+        if verdict.action == Action.HOLD or (verdict.action == Action.ALLOW and self.acts(new.tool)):
             key = duplicates.submission_key(new)
             twin = duplicates.held_twin(self.store, key) if verdict.action == Action.HOLD else None
             if twin is not None:  # a retry of an undecided held call is that call
@@ -201,7 +201,7 @@ class AgentDesk:
         self.bus.publish(call.id, call.status)
         return Submission(verdict, row=call)
 
-    def _acts(self, tool: str) -> bool:
+    def acts(self, tool: str) -> bool:
         """Whether the tool changes the world (an act tool, or an upstream tool whose results are kept)."""
         spec = self.registry.get(tool)
         external = self.external_for(tool) if spec is None else None
@@ -252,7 +252,7 @@ class AgentDesk:
         row["finished_at"] = self.store.now()
         # What reading and preparing tools return can be had again by asking again; only what acting
         # tools did is worth keeping.
-        self.journal.append(row, keep_result=self._acts(new.tool))
+        self.journal.append(row, keep_result=self.acts(new.tool))
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:

@@ -32,7 +32,7 @@ from server.lifecycle import duplicates
 from server.lifecycle.decisions import decisions_for
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import WAITING, CallStatus
-from server.mcp import outcomes
+from server.mcp import outcomes, tasks
 from server.mcp.arguments import (
     ArgumentError,
     ParsedCall,
@@ -52,6 +52,7 @@ from server.mcp.catalog import (
     upstream_tool,
 )
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
+from server.mcp.tasks import Tasks
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
 from server.upstream.tools import FORWARD_PROGRESS
@@ -220,11 +221,11 @@ class GuardedTools:
             if token is not None:
                 FORWARD_PROGRESS.reset(token)
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
-            return outcomes.ran_now(submission.ran)
+            return tasks.offer(outcomes.ran_now(submission.ran), submission.ran)
         call = submission.call
-        if CallStatus(call.status) in WAITING:
+        if CallStatus(call.status) in WAITING and not tasks.wanted():  # a task answers at once instead
             call = await self._wait(ctx, call, await self._inline_wait(ctx, identity))
-        return await self._result(call)
+        return tasks.offer(await self._result(call), call)
 
     async def _inline_wait(self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity) -> float:
         """The call's `_meta` wait, else the agent's default (server/agent_profiles.py), else the server's."""
@@ -360,6 +361,7 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
         get_tool_input_schema=tools.listed_schema,
     )
     server.middleware.append(NonObjectArguments())
+    Tasks(gateway, resolve_agent=resolve_agent, outcome=tools._result).install(server)  # MCP Tasks, both eras
     # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, tools.set_logging_level)
     return server
