@@ -243,6 +243,7 @@ class Tasks:
             raise MCPError(
                 code=types.MISSING_REQUIRED_CLIENT_CAPABILITY,
                 message=f"tasks/* needs the {EXTENSION} extension in the request's client capabilities",
+                data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
             )
         return "modern"
 
