@@ -23,18 +23,24 @@ blocks until it is done and returns the call's outcome (the same shapes as ``awa
 expired, blocked, failed) are ``failed`` tasks whose ``tasks/result`` carries the error result.
 
 Both: the withdrawal is audited as ``cancelled`` by the agent; another agent's task does not exist;
-the time-to-live runs to the hold's expiry; ``pollInterval`` is 2 s. The optional status notifications
-(``notifications/tasks/status``, 2025-11-25) are not sent: clients poll.
+the time-to-live runs to the hold's expiry; ``pollInterval`` is 2 s.
+
+Status notifications: on 2025-11-25 the session that created a task gets ``notifications/tasks/status``
+when its call changes, if the change is made in this process (a decision taken on another instance is
+seen by polling ``tasks/get``). On 2026-07-28 they would travel on ``subscriptions/listen``; none are sent
+(they are optional): clients poll.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio.to_thread
 import mcp_types as types
@@ -112,6 +118,9 @@ class Tasks:
         self.gateway = gateway
         self.resolve_agent = resolve_agent
         self.outcome = outcome
+        # 2025-11-25 sessions to tell about their tasks' status changes: call id -> (session, its loop).
+        self._watchers: dict[str, list[tuple[Any, asyncio.AbstractEventLoop]]] = {}
+        self._lock = threading.Lock()
 
     def install(self, server: Server[Any]) -> None:
         server.extensions[EXTENSION] = {}
@@ -121,6 +130,7 @@ class Tasks:
         server.add_request_handler("tasks/list", ListParams, self.list)
         server.add_request_handler("tasks/cancel", TaskIdParams, self.cancel)
         server.add_request_handler("tasks/update", TaskIdParams, self.update)
+        self.gateway.bus.add_listener(self._changed)
 
     # --- the tools/call side ----------------------------------------------------------------------
 
@@ -139,7 +149,39 @@ class Tasks:
             result = await call_next(ctx)
         finally:
             _wanted.reset(token)
-        return _as_task(result, era)
+        answer = _as_task(result, era)
+        if era == "legacy" and isinstance(answer, dict) and isinstance(answer.get("task"), dict):
+            task = answer["task"]
+            if task["status"] == "working":
+                self._watch(task["taskId"], ctx.session)
+        return answer
+
+    # --- status notifications (2025-11-25) --------------------------------------------------------
+
+    def _watch(self, call_id: str, session: Any) -> None:
+        with self._lock:
+            self._watchers.setdefault(call_id, []).append((session, asyncio.get_running_loop()))
+
+    def _changed(self, call_id: str, status: str) -> None:
+        """Bus listener (any thread): tell the sessions watching this call."""
+        with self._lock:
+            watchers = list(self._watchers.get(call_id, ()))
+            if watchers and CallStatus(status).is_terminal:
+                del self._watchers[call_id]
+        for session, loop in watchers:
+            if not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(self._notify(session, call_id), loop)
+
+    async def _notify(self, session: Any, call_id: str) -> None:
+        call = await anyio.to_thread.run_sync(self.gateway.get_call, call_id)
+        if call is None:
+            return
+        params = types.TaskStatusNotificationParams.model_validate(_task(call, "legacy"))
+        notification = types.TaskStatusNotification(method="notifications/tasks/status", params=params)
+        try:
+            await session.send_notification(cast(Any, notification))
+        except Exception:  # a session that went away: the task is still there for tasks/get
+            logger.debug("task status for %s could not be delivered", call_id, exc_info=True)
 
     def _mark_task_tools(self, result: HandlerResult) -> HandlerResult:
         """2025-11-25 clients ask for a task only for tools listed with ``execution.taskSupport``."""

@@ -107,6 +107,8 @@ async def test_the_typescript_task_client_gets_tasks_for_held_calls_and_only_its
         kinds = [event["type"] for event in approved["events"]]
         assert kinds[0] == "taskCreated" and kinds[-1] == "result", approved
         assert {"type": "taskStatus", "status": "completed"} in approved["events"]
+        # The session that made the task was told of its status changes (decided in this process).
+        assert {"taskId": task["taskId"], "status": "completed"} in approved["notified"]
         result = approved["events"][-1]["result"]
         assert result["structuredContent"]["amount"] == "400.00" and not result.get("isError")
         assert result["_meta"]["io.modelcontextprotocol/related-task"] == {"taskId": task["taskId"]}

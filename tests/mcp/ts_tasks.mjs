@@ -4,7 +4,7 @@
 import { createInterface } from "node:readline";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [url, tokenA, tokenB] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -34,6 +34,8 @@ const errorOf = async (promise) => {
 };
 
 const a = await connect(tokenA);
+const notified = [];
+a.setNotificationHandler(TaskStatusNotificationSchema, (n) => notified.push({ taskId: n.params.taskId, status: n.params.status }));
 const b = await connect(tokenB);
 const { tools } = await a.listTools();
 say("listed", {
@@ -58,7 +60,11 @@ for await (const message of a.experimental.tasks.callToolStream(refund(400), und
     events.push({ type: message.type, error: String(message.error?.message ?? message.error) });
   }
 }
-say("approved", { events });
+// The status notification travels on the session's standalone stream: give it up to 5 s to arrive.
+for (let i = 0; i < 50 && !notified.some((n) => n.status === "completed"); i++) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+say("approved", { events, notified: [...notified] });
 
 // 2. Withdrawn while held: tasks/cancel, then tasks/get shows it cancelled.
 const held = await a.request({ method: "tools/call", params: { ...refund(401), task: { ttl: 60000 } } }, CreateTaskResultSchema);
