@@ -147,6 +147,8 @@ class AgentDesk:
                 return submission
         call = self.get_call(known)
         if call is None:
+            if duplicates.forget_abandoned_key(self.store, new.agent, new.agent_key):
+                return self.submit(new)  # its first request died before making a call: start again
             raise duplicates.KeyInFlight(new.agent_key)
         return Submission(_stored_verdict(call), row=call, attached=True)
 

@@ -170,3 +170,19 @@ def repoint_key(store: Store, agent: str, key: str, call_id: str) -> None:
             .where(col(AgentRequestKey.agent) == agent, col(AgentRequestKey.key) == key)
             .values(call_id=call_id)
         )
+
+
+# A key whose call never appeared this long after it was recorded belongs to a request that died.
+ABANDONED_AFTER = timedelta(minutes=2)
+
+
+def forget_abandoned_key(store: Store, agent: str, key: str) -> bool:
+    """Drop the key if its request died before making its call (e.g. the database went away); True if dropped."""
+    with store.write() as session:
+        row = session.get(AgentRequestKey, (agent, key))
+        if row is None or row.created_at > store.now() - ABANDONED_AFTER:
+            return False
+        if session.get(ToolCall, row.call_id) is not None:
+            return False
+        session.delete(row)
+    return True

@@ -161,3 +161,14 @@ def test_twenty_concurrent_calls_with_one_key_run_an_allowed_refund_once(runtime
         answers = list(pool.map(submit, range(20)))
     assert len(set(answers) - {"in-flight"}) == 1
     assert _issued(runtime) == issued + 1
+
+
+def test_a_key_whose_first_request_died_is_freed_after_a_while(runtime: Runtime, clock: Clock) -> None:
+    reserved = "0" * 32
+    duplicates.remember_key(runtime.store, "support-bot", "k-dead", duplicates.submission_key(_refund()), reserved)
+    with pytest.raises(duplicates.KeyInFlight):
+        runtime.gateway.submit(_refund(key="k-dead"))
+    clock.advance(minutes=3)
+    made = runtime.gateway.submit(_refund(key="k-dead")).call
+    assert made.status == CallStatus.HELD and made.id != reserved
+    assert runtime.gateway.submit(_refund(key="k-dead")).call.id == made.id
