@@ -107,6 +107,7 @@ def build_runtime(
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
         external=external,
         office=office,
+        base_url=settings.base_url,
     )
     notifier = notifier_from(settings, store, policies, page_only=lambda call_id: page_only(gateway, call_id))
     return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from server.agent_profiles import AgentProfiles, ProfileError, check_inline_wait
 from server.config import Settings
 from server.people import People, PeopleError
 from server.store.db import Store
@@ -180,17 +181,56 @@ def agent_add(
         str | None,
         typer.Option("--for", help="The person this agent works for: recorded on its calls, never their approver."),
     ] = None,
+    inline_wait: Annotated[
+        float | None,
+        typer.Option(
+            "--inline-wait",
+            help="Seconds a held call waits inline before answering pending_approval (0-55; "
+            "below the client's timeout, e.g. 4 for the OpenAI Agents SDK).",
+        ),
+    ] = None,
 ) -> None:
     """Create a bearer token for an agent to call /mcp. Printed once, on the last line."""
     try:
+        if inline_wait is not None:
+            check_inline_wait(inline_wait)
         with _people() as people:
             token = people.create_agent_token(name, label=label, for_person=for_person)
-    except PeopleError as exc:
+            if inline_wait is not None:
+                AgentProfiles(people.store).set_inline_wait(name, inline_wait)
+    except (PeopleError, ProfileError) as exc:
         raise _fail(exc) from exc
+    if inline_wait is not None:
+        typer.echo(f"agent {name}: held calls wait {inline_wait:g} s inline, then answer pending_approval")
     if for_person is not None:
         typer.echo(f"agent {name} works for {for_person}, who can never approve its calls")
     typer.echo(f"agent {name}: send this as 'Authorization: Bearer <token>' to /mcp (shown once):")
     typer.echo(token)
+
+
+@agent_app.command("set-inline-wait")
+def agent_set_inline_wait(
+    name: Annotated[str, typer.Argument(help="The agent.")],
+    seconds: Annotated[
+        str, typer.Argument(help="Seconds (0-55) a held call waits inline; 'default' for the server's setting.")
+    ],
+) -> None:
+    """Change how long an agent's held calls wait inline (a call's _meta countersign/inline_wait still wins)."""
+    try:
+        value = None if seconds == "default" else check_inline_wait(_seconds(seconds))
+        with _people() as people:
+            AgentProfiles(people.store).set_inline_wait(name, value)
+    except ProfileError as exc:
+        raise _fail(exc) from exc
+    shown = "the server's default" if value is None else f"{value:g} s"
+    typer.echo(f"agent {name}: held calls wait {shown} inline")
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ProfileError(f"{text!r} is not a number of seconds (or 'default')") from None
 
 
 @agent_app.command("revoke")

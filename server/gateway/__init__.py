@@ -58,6 +58,7 @@ class Gateway:
         journal_writer: BatchWriter | None = None,
         office: Any = None,
         external: ExternalTools | None = None,
+        base_url: str = "http://127.0.0.1:8765",
     ) -> None:
         self.store = store
         self.policies = policies
@@ -77,6 +78,7 @@ class Gateway:
             journal=self.journal,
             bus=self.bus,
             external=external,
+            base_url=base_url,
         )
         self.review = ReviewService(
             store=store,

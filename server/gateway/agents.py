@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from server.catalog import ExternalTools, build_facts
-from server.lifecycle import decisions, records
+from server.lifecycle import decisions, duplicates, records
 from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused
 from server.lifecycle.journal import Journal
 from server.lifecycle.records import NewCall
@@ -29,6 +30,7 @@ from server.lifecycle.waiting import ChangeBus, wait_for_outcome
 from server.observability import hooks, tracing
 from server.overrides import Overrides
 from server.policy import PolicyHolder, classify
+from server.policy.model import Defaults
 from server.policy.types import Action, Justification, Risk, Verdict
 from server.store.db import Store, StoreUnavailable
 from server.store.models import ApiToken, ToolCall, listing_only
@@ -45,6 +47,8 @@ class Submission:
     verdict: Verdict
     row: ToolCall | None = None
     ran: Mapping[str, Any] | None = None
+    # True when the call was an identical retry that attached to an existing call (no new row).
+    attached: bool = False
 
     @cached_property
     def call(self) -> ToolCall:
@@ -69,8 +73,11 @@ class AgentDesk:
         journal: Journal,
         bus: ChangeBus,
         external: ExternalTools | None = None,
+        base_url: str = "http://127.0.0.1:8765",
     ) -> None:
         self.store = store
+        # Where reviewers open a call (the duplicate note links the earlier call).
+        self.base_url = base_url
         self.policies = policies
         self.registry = registry
         self.overrides = overrides
@@ -118,7 +125,36 @@ class AgentDesk:
             return classify(self.policies.current(), facts, self.overrides.for_tool(tool))
 
     def submit(self, new: NewCall) -> Submission:
-        """Classify and record a call; run it now if allowed. Raises StoreUnavailable (fail closed)."""
+        """Classify and record a call; run it now if allowed. Raises StoreUnavailable (fail closed).
+
+        Retries are safe (server/lifecycle/duplicates.py): a call identical to a held one attaches to it,
+        and an agent's idempotency key gives the same call again. Raises duplicates.KeyReused when the
+        key named a different request, duplicates.KeyInFlight while its first request is still running.
+        """
+        if new.agent_key is None:
+            return self._submit(new)
+        fingerprint = duplicates.submission_key(new)
+        known = duplicates.keyed_call_id(self.store, new.agent, new.agent_key, fingerprint)
+        if known is None:
+            reserved = records.new_call_id()
+            known = duplicates.remember_key(self.store, new.agent, new.agent_key, fingerprint, reserved)
+            if known == reserved:
+                try:
+                    submission = self._submit(replace(new, call_id=reserved))
+                except BaseException:
+                    duplicates.forget_key(self.store, new.agent, new.agent_key)
+                    raise
+                if submission.call.id != reserved:  # attached to a held twin: the key names that call
+                    duplicates.repoint_key(self.store, new.agent, new.agent_key, submission.call.id)
+                return submission
+        call = self.get_call(known)
+        if call is None:
+            if duplicates.forget_abandoned_key(self.store, new.agent, new.agent_key):
+                return self.submit(new)  # its first request died before making a call: start again
+            raise duplicates.KeyInFlight(new.agent_key)
+        return Submission(_stored_verdict(call), row=call, attached=True)
+
+    def _submit(self, new: NewCall) -> Submission:
         spec = self.registry.get(new.tool)
         if spec is not None and not new.summary:
             new = replace(new, summary=spec.summarize(new.arguments))
@@ -137,6 +173,17 @@ class AgentDesk:
             on_behalf_of=new.on_behalf_of,
         )
         hooks.classified(new.tool, verdict.action, known=spec is not None or self.external_for(new.tool) is not None)
+        key: str | None = None
+        if verdict.action == Action.HOLD or (verdict.action == Action.ALLOW and self.acts(new.tool)):
+            key = duplicates.submission_key(new)
+            twin = duplicates.held_twin(self.store, key) if verdict.action == Action.HOLD else None
+            if twin is not None:  # a retry of an undecided held call is that call
+                return Submission(_stored_verdict(twin), row=twin, attached=True)
+            policy = self.policies.current()
+            window = (policy.defaults if policy is not None else Defaults()).duplicate_window
+            approved = duplicates.approved_twin(self.store, key, window_seconds=window)
+            if approved is not None:
+                verdict = duplicates.as_duplicate(verdict, approved, self._review_url(approved.id))
         if verdict.action == Action.ALLOW:
             with tracing.step("execute", **{"gen_ai.tool.name": new.tool}):
                 ran = self._run_allowed(new, verdict)
@@ -150,10 +197,26 @@ class AgentDesk:
                 self.store, new, verdict, CallStatus.BLOCKED, event_type="blocked", error=verdict.reason
             )
         else:
-            call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held")
+            try:
+                call = records.insert(self.store, new, verdict, CallStatus.HELD, event_type="held", submission_key=key)
+            except IntegrityError:
+                # An identical call was held between our look and our insert: attach to it (the index's job).
+                twin = duplicates.held_twin(self.store, key) if key is not None else None
+                if twin is None:
+                    raise
+                return Submission(_stored_verdict(twin), row=twin, attached=True)
         tracing.call_identified(call.id, held=call.status == CallStatus.HELD)
         self.bus.publish(call.id, call.status)
         return Submission(verdict, row=call)
+
+    def acts(self, tool: str) -> bool:
+        """Whether the tool changes the world (an act tool, or an upstream tool whose results are kept)."""
+        spec = self.registry.get(tool)
+        external = self.external_for(tool) if spec is None else None
+        return external.keeps_result(tool) if external is not None else spec is not None and spec.category == "act"
+
+    def _review_url(self, call_id: str) -> str:
+        return f"{self.base_url.rstrip('/')}/calls/{call_id}"
 
     def bound_person(self, agent: str) -> str | None:
         """The person an admin bound this agent's live token to (`agent add --for`), if any."""
@@ -197,10 +260,7 @@ class AgentDesk:
         row["finished_at"] = self.store.now()
         # What reading and preparing tools return can be had again by asking again; only what acting
         # tools did is worth keeping.
-        spec = self.registry.get(new.tool)
-        external = self.external_for(new.tool) if spec is None else None
-        keep = external.keeps_result(new.tool) if external is not None else spec is not None and spec.category == "act"
-        self.journal.append(row, keep_result=keep)
+        self.journal.append(row, keep_result=self.acts(new.tool))
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
@@ -266,6 +326,11 @@ class AgentDesk:
             self.journal.flush()
         with self.store.read() as session:
             return list(session.exec(query).all())
+
+
+def _stored_verdict(call: ToolCall) -> Verdict:
+    """The verdict a stored call got (for a retry that attached to it)."""
+    return Verdict.model_validate(call.verdict) if call.verdict else Verdict(action=call.action, risk=call.risk)
 
 
 def _error_text(exc: BaseException) -> str:

@@ -34,6 +34,10 @@ class NewCall:
     bound_person: str | None = None
     justification: Justification = field(default_factory=Justification)
     summary: str = ""
+    # The agent's own idempotency key (`_meta` countersign/idempotency_key), see lifecycle/duplicates.py.
+    agent_key: str | None = None
+    # The id the call's row gets; None: a fresh one (set when an agent key reserved it first).
+    call_id: str | None = None
 
 
 # The category of calls refused because their arguments did not fit the tool (never classified).
@@ -58,7 +62,7 @@ def new_row(new: NewCall, verdict: Verdict, status: CallStatus, store: Store) ->
     classifying the call (see bench/README.md).
     """
     now = store.now()
-    call_id = new_call_id()
+    call_id = new.call_id or new_call_id()
     args_text = canonical_json(new.arguments)
     justification = new.justification.model_dump(mode="json", exclude_none=True)
     held = status == CallStatus.HELD
@@ -115,9 +119,15 @@ def insert(
     *,
     event_type: str,
     error: str | None = None,
+    submission_key: str | None = None,
 ) -> ToolCall:
-    """Write the call and its first audit event in one transaction."""
+    """Write the call and its first audit event in one transaction.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: ``submission_key`` is already held (see lifecycle/duplicates.py).
+    """
     values = new_row(new, verdict, status, store)
+    values["submission_key"] = submission_key
     values["error"] = error
     values["is_error"] = error is not None
     if status.is_terminal and status != CallStatus.ALLOWED:

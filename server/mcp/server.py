@@ -25,13 +25,15 @@ import mcp_types as types
 from mcp.server import NotificationOptions, Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 
+from server.agent_profiles import AgentProfiles
 from server.canonical import canonical_json
 from server.config import Settings
 from server.gateway import Gateway
+from server.lifecycle import duplicates
 from server.lifecycle.decisions import decisions_for
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import WAITING, CallStatus
-from server.mcp import outcomes
+from server.mcp import outcomes, tasks
 from server.mcp.arguments import (
     ArgumentError,
     ParsedCall,
@@ -52,6 +54,7 @@ from server.mcp.catalog import (
 )
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
 from server.mcp.list_changed import ListChangedNotifier
+from server.mcp.tasks import Tasks
 from server.observability import tracing
 from server.store.db import StoreUnavailable
 from server.store.models import ToolCall
@@ -121,6 +124,7 @@ class GuardedTools:
         self.base_url = base_url
         self.waits = waits
         self.resolve_agent = resolve_agent
+        self.profiles = AgentProfiles(gateway.store)
         self.catalog: Catalog = build_catalog(gateway.registry)
         self.validators = Validators(self.catalog.schemas)
         # Upstream tools come and go: connections that listed tools are told when the list changes.
@@ -207,30 +211,44 @@ class GuardedTools:
         except ArgumentError as exc:
             call_id = await self._record_invalid(identity, name, arguments, exc.message)
             return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=call_id)
+        try:
+            agent_key = duplicates.agent_key(request_meta(ctx))
+        except ValueError as exc:
+            return outcomes.gateway_error(f"{exc}; nothing was done.")
         new = NewCall(
             tool=name,
             arguments=parsed.arguments,
             agent=identity.agent,
             on_behalf_of=identity.on_behalf_of,
             justification=parsed.justification,
+            agent_key=agent_key,
         )
         token = FORWARD_PROGRESS.set(_forwarder(ctx)) if external is not None else None
         log_token = FORWARD_LOG.set(_log_forwarder(ctx)) if external is not None else None
         try:
             submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+        except (duplicates.KeyReused, duplicates.KeyInFlight) as exc:
+            return outcomes.gateway_error(f"{exc}. Nothing new was done.")
         finally:
             if token is not None:
                 FORWARD_PROGRESS.reset(token)
             if log_token is not None:
                 FORWARD_LOG.reset(log_token)
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
-            return outcomes.ran_now(submission.ran)
+            return tasks.offer(outcomes.ran_now(submission.ran), submission.ran)
         call = submission.call
-        if CallStatus(call.status) in WAITING:
-            wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))
+        if CallStatus(call.status) in WAITING and not tasks.wanted():  # a task answers at once instead
+            wait = await self._inline_wait(ctx, identity)
             with tracing.step("hold", call.id):
                 call = await self._wait(ctx, call, wait)
-        return await self._result(call)
+        return tasks.offer(await self._result(call), call)
+
+    async def _inline_wait(self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity) -> float:
+        """The call's `_meta` wait, else the agent's default (server/agent_profiles.py), else the server's."""
+        requested = request_meta(ctx).get(INLINE_WAIT_META)
+        if requested is None:
+            requested = await anyio.to_thread.run_sync(self.profiles.inline_wait, identity.agent)
+        return self.waits.clamp(requested)
 
     async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:
         return await self._record(self.gateway.record_invalid, identity, name, arguments, error)
@@ -383,6 +401,7 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
     server.middleware.append(NonObjectArguments())
     if gateway.external is not None:
         _advertise_tools_changed(server)
+    Tasks(gateway, resolve_agent=resolve_agent, outcome=tools._result).install(server)  # MCP Tasks, both eras
     # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, tools.set_logging_level)
     return server

@@ -67,6 +67,9 @@ class Defaults(_Strict):
     sla: Duration = 4 * 3600
     expires: Duration = 24 * 3600
     required_approvals: Approvals = 1
+    # An act call identical to one of the same agent's calls approved within this window is held
+    # (whatever the rules say) and flagged as a possible duplicate (server/lifecycle/duplicates.py).
+    duplicate_window: Duration = 24 * 3600
 
 
 EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$", max_length=254)]

@@ -125,6 +125,8 @@ class Verdict(BaseModel):
     expires_in_seconds: int = 24 * 3600
     # Identifies the policy files this verdict came from (a hash of their contents).
     policy_version: str = ""
+    # An identical call of the same agent that was approved and ran recently (server/lifecycle/duplicates.py).
+    duplicate_of: str | None = None
 
     @property
     def reason(self) -> str:

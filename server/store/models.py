@@ -58,6 +58,16 @@ class ToolCall(SQLModel, table=True):
             sqlite_where=sa.text(HELD_ONLY),
             postgresql_where=sa.text(HELD_ONLY),
         ),
+        # Retry-safe submission (server/lifecycle/duplicates.py): at most one held call per submission key,
+        # so identical calls racing in attach to one held call whatever the interleaving.
+        sa.Index(
+            "uq_tool_call_held_submission",
+            "submission_key",
+            unique=True,
+            sqlite_where=sa.text(HELD_ONLY),
+            postgresql_where=sa.text(HELD_ONLY),
+        ),
+        sa.Index("ix_tool_call_submission_decided", "submission_key", "decided_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -106,6 +116,8 @@ class ToolCall(SQLModel, table=True):
     result: dict[str, Any] | None = _json()
     is_error: bool = False
     error: str | None = Field(default=None, sa_type=sa.Text)
+    # sha256 of (agent, server, tool, canonical proposed arguments) for calls people decide; None otherwise.
+    submission_key: str | None = Field(default=None, max_length=64)
 
 
 def listing_only() -> list[Any]:
@@ -330,3 +342,29 @@ class UpstreamPin(SQLModel, table=True):
     pending_hash: str | None = Field(default=None, max_length=64)
     pending_definition: dict[str, Any] | None = _json()
     changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AgentRequestKey(SQLModel, table=True):
+    """An agent's own idempotency key (`_meta` ``countersign/idempotency_key``) and the call it named.
+
+    Stripe's semantics: the same key with the same request gives the same call; the same key with a
+    different request is refused. ``submission_key`` is the request's fingerprint (see duplicates.py).
+    """
+
+    __tablename__ = "agent_request_key"
+
+    agent: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=200)
+    call_id: str = Field(max_length=40)
+    submission_key: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AgentProfile(SQLModel, table=True):
+    """Per-agent settings an admin keeps: the default inline wait of its held calls (None: the server's)."""
+
+    __tablename__ = "agent_profile"
+
+    agent: str = Field(primary_key=True, max_length=200)
+    inline_wait: float | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

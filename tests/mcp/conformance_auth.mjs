@@ -43,3 +43,16 @@ http.request = function (options, callback) {
   }
   return request.call(this, options, callback);
 };
+
+// Node's own fetch may not read the npm undici's global dispatcher (the tasks-* scenarios call it
+// directly), so the global fetch is wrapped as well.
+const originalFetch = globalThis.fetch;
+globalThis.fetch = function (input, init) {
+  const url = typeof input === "string" || input instanceof URL ? String(input) : input?.url;
+  if (url && forTarget(url, url)) {
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (!headers.has("authorization")) headers.set("authorization", authorization);
+    init = { ...(init ?? {}), headers };
+  }
+  return originalFetch.call(this, input, init);
+};

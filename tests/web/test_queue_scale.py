@@ -68,7 +68,7 @@ def test_with_more_than_a_thousand_held_the_most_urgent_are_on_page_one_and_the_
     client: TestClient, runtime: Runtime
 ) -> None:
     hold_many(runtime, 1050)  # held first, lowest priority: what a limit without an order returned
-    urgent = {hold_refund(runtime, amount=900.0).id for _ in range(5)}
+    urgent = {hold_refund(runtime, amount=900.0 + n).id for n in range(5)}  # distinct: identical calls are one
 
     sign_in(client, "alice")
     page = client.get("/queue").text
