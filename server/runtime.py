@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -23,6 +24,7 @@ from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
+from server.lifecycle.lease import Leases
 from server.notify.setup import notifier_from
 from server.notify.sla import sweep_sla
 from server.notify.worker import Notifier
@@ -98,9 +100,20 @@ def build_runtime(
         journal_writer=process_writer(store) if settings.journal_writer == "process" and can_share(store) else None,
         external=external,
         office=office,
+        leases=leases_from(settings),
     )
     notifier = notifier_from(settings, store, policies)
     return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)
+
+
+def leases_from(settings: Settings) -> Leases:
+    defaults = Leases()
+    return Leases(
+        lease=timedelta(seconds=settings.execution_lease_seconds),
+        heartbeat=settings.execution_heartbeat_seconds,
+        grace=timedelta(seconds=settings.execution_grace_seconds),
+        instance_id=settings.instance_id or defaults.instance_id,
+    )
 
 
 def _default_registry() -> ToolRegistry:

@@ -30,6 +30,7 @@ from server.lifecycle.actors import Person
 from server.lifecycle.decisions import DecisionOutcome
 from server.lifecycle.execution import Executor, ToolRunner
 from server.lifecycle.journal import BatchWriter, Journal
+from server.lifecycle.lease import Leases
 from server.lifecycle.records import NewCall
 from server.lifecycle.waiting import ChangeBus
 from server.overrides import Overrides
@@ -58,6 +59,7 @@ class Gateway:
         journal_writer: BatchWriter | None = None,
         office: Any = None,
         external: ExternalTools | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -66,7 +68,7 @@ class Gateway:
         # Tools from upstream MCP servers (server/upstream/): consulted only for names the registry lacks.
         self.external = external
         self.overrides = Overrides(store, registry)
-        self.executor = Executor(store, runner, self._is_idempotent, stopped=self.overrides.stops)
+        self.executor = Executor(store, runner, self._is_idempotent, stopped=self.overrides.stops, leases=leases)
         self.journal = Journal(store, writer=journal_writer)  # None: written by a thread of this process
         self.agents = AgentDesk(
             store=store,

@@ -20,8 +20,9 @@ from typing import Any
 from sqlmodel import col, select
 
 from server.catalog import ExternalTools, build_facts
-from server.lifecycle import decisions, records
+from server.lifecycle import decisions, durable, records
 from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused
+from server.lifecycle.failures import public_text
 from server.lifecycle.journal import Journal
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
@@ -174,7 +175,15 @@ class AgentDesk:
         return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="unknown_tool", error=error)
 
     def _run_allowed(self, new: NewCall, verdict: Verdict) -> dict[str, Any]:
-        """Run at once; the row goes to the group-commit journal (see lifecycle/journal.py)."""
+        """Run at once. An act call is committed before it runs (lifecycle/durable.py); reading and
+        preparing calls go to the group-commit journal (lifecycle/journal.py)."""
+        spec = self.registry.get(new.tool)
+        external = self.external_for(new.tool) if spec is None else None
+        acts = external.keeps_result(new.tool) if external is not None else spec is not None and spec.category == "act"
+        if acts:
+            return durable.run_recorded(
+                self.store, self.executor, records.new_row(new, verdict, CallStatus.ALLOWED, self.store), new.arguments
+            )
         if not self.journal.healthy:
             raise StoreUnavailable("the audit trail cannot be written; no call runs until it recovers")
         row = records.new_row(new, verdict, CallStatus.ALLOWED, self.store)
@@ -189,12 +198,8 @@ class AgentDesk:
         row["is_error"] = outcome.is_error
         row["error"] = result.get("error") if outcome.is_error and isinstance(result, dict) else None
         row["finished_at"] = self.store.now()
-        # What reading and preparing tools return can be had again by asking again; only what acting
-        # tools did is worth keeping.
-        spec = self.registry.get(new.tool)
-        external = self.external_for(new.tool) if spec is None else None
-        keep = external.keeps_result(new.tool) if external is not None else spec is not None and spec.category == "act"
-        self.journal.append(row, keep_result=keep)
+        # What reading and preparing tools return can be had again by asking again.
+        self.journal.append(row, keep_result=False)
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
@@ -267,4 +272,4 @@ def _error_text(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, ToolRefused):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    return public_text(exc)  # never SQL or parameters: those go to the log
