@@ -219,7 +219,7 @@ class Executor:
         raise AfterCommit(
             f"call {claim.call_id} ran, but the database failed before its outcome could be recorded; it stays "
             "'executing' until recovery settles it (a keyed tool is retried with the same key, any other is marked "
-            "unknown_outcome for a person). Do not run it again.",
+            "unknown_outcome for a person to check).",
             call_id=claim.call_id,
             committed=CallStatus.EXECUTING.value,
         )

@@ -28,6 +28,7 @@ from server.canonical import canonical_json
 from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.decisions import decisions_for
+from server.lifecycle.errors import AfterCommit
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import WAITING, CallStatus
 from server.mcp import outcomes
@@ -65,6 +66,10 @@ INSTRUCTIONS = (
     "with risky calls: reviewers approve well-evidenced calls faster."
 )
 UNAVAILABLE = "The gateway's database is unavailable, so nothing was done. Try again in a minute."
+UNREADABLE = (
+    "The gateway's database is unavailable, so the call could not be read now; whatever is stored stays stored. "
+    "Call await_decision again in a minute; do not repeat the original call."
+)
 INTERNAL = "The gateway hit an internal error (it is logged). Check list_my_pending_calls before retrying."
 
 
@@ -164,6 +169,9 @@ class GuardedTools:
             if params.name == LIST_MY_PENDING:
                 return await self._list_pending(identity, arguments)
             return await self._guarded_call(ctx, identity, params.name, arguments)
+        except AfterCommit as exc:  # stored before the database failed: say so, with the call id
+            logger.warning("database failed after call %s was stored (%s)", exc.call_id, exc.committed, exc_info=True)
+            return outcomes.stored_but_unanswered(exc.call_id, exc.committed)
         except StoreUnavailable:
             logger.warning("database unavailable during %s", params.name, exc_info=True)
             return outcomes.gateway_error(UNAVAILABLE)
@@ -212,10 +220,13 @@ class GuardedTools:
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
             return outcomes.ran_now(submission.ran)
         call = submission.call
-        if CallStatus(call.status) in WAITING:
-            wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))
-            call = await self._wait(ctx, call, wait)
-        return await self._result(call)
+        try:
+            if CallStatus(call.status) in WAITING:
+                wait = self.waits.clamp(request_meta(ctx).get(INLINE_WAIT_META))
+                call = await self._wait(ctx, call, wait)
+            return await self._result(call)
+        except StoreUnavailable as exc:  # the call is committed: the agent must not make it again
+            raise AfterCommit(str(exc), call_id=call.id, committed=call.status) from exc
 
     async def _record_invalid(self, identity: AgentIdentity, name: str, arguments: object, error: str) -> str | None:
         return await self._record(self.gateway.record_invalid, identity, name, arguments, error)
@@ -253,13 +264,20 @@ class GuardedTools:
         except ArgumentError as exc:
             return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=None)
         call_id: str = args["call_id"]
-        call = await anyio.to_thread.run_sync(self.gateway.get_call, call_id)
+        try:
+            call = await anyio.to_thread.run_sync(self.gateway.get_call, call_id)
+        except StoreUnavailable:
+            logger.warning("database unavailable while reading call %s", call_id, exc_info=True)
+            return outcomes.gateway_error(UNREADABLE)
         if call is None or call.agent != identity.agent:
             # The same answer for "no such call" and "another agent's call": existence is not disclosed.
             return outcomes.gateway_error(f"No call {call_id!r} among this agent's calls.")
-        if CallStatus(call.status) in WAITING:
-            call = await self._wait(ctx, call, self.waits.clamp(args.get("wait_seconds")))
-        return await self._result(call)
+        try:
+            if CallStatus(call.status) in WAITING:
+                call = await self._wait(ctx, call, self.waits.clamp(args.get("wait_seconds")))
+            return await self._result(call)
+        except StoreUnavailable as exc:
+            raise AfterCommit(str(exc), call_id=call.id, committed=call.status) from exc
 
     async def _list_pending(self, identity: AgentIdentity, arguments: object) -> types.CallToolResult:
         try:
