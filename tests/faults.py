@@ -47,3 +47,22 @@ class DatabaseDiesAfter:
         sa.event.remove(self.engine, "before_cursor_execute", self._before)
         sa.event.remove(self.engine, "commit", self._commit)
         sa.event.remove(self.engine, "rollback", self._rollback)  # ``dead`` stays set: it tells that it tripped
+
+
+class ConnectionDropsOnce:
+    """The first statement starting with ``statement_prefix`` gets the driver's OperationalError, once."""
+
+    def __init__(self, engine: Engine, statement_prefix: str) -> None:
+        self.engine = engine
+        self.prefix = statement_prefix.lower()
+        self.dropped = threading.Event()
+        self._error = engine.dialect.loaded_dbapi.OperationalError
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+
+    def _before(self, conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if not self.dropped.is_set() and statement.lower().lstrip().startswith(self.prefix):
+            self.dropped.set()
+            raise self._error("server closed the connection unexpectedly (injected by the test)")
+
+    def heal(self) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._before)
