@@ -102,7 +102,8 @@ def main() -> None:
         for kind in ("read", "act"):
             total, lost, window = _loss(url, kind)
             print(
-                f"{kind:5} SIGKILL x{KILLS}: {total} answered, {lost} without a record, oldest lost {window * 1000:.0f} ms before the kill"
+                f"{kind:5} SIGKILL x{KILLS}: {total} answered, {lost} without a record, "
+                f"oldest lost {window * 1000:.0f} ms before the kill"
             )
 
 
