@@ -3,6 +3,8 @@
 1. **Cost.** In one process, on a SQLite file (``BENCH_DURABLE_DATABASE_URL`` for another database):
    sequential allowed calls through ``Gateway.submit``: `search_customers` (read, group-commit
    journal) and a small `issue_refund` (act: committed before it runs, outcome after). Per call p50/p95.
+   Also the refund tool by itself (no gateway), which is what an allowed act call cost beyond the
+   guard before it was recorded first. ``BENCH_DURABLE_KILLS=0`` measures only this.
 2. **Loss window.** A server core (tests/core/kill_worker.py) takes allowed read calls from 4 threads
    and is SIGKILLed after a random number of answers, KILLS times. For each call that answered success
    but has no record, the time from its answer to the kill; the window is the largest. Act calls are
@@ -42,13 +44,18 @@ def _seeded(url: str) -> None:
 
 def _cost(url: str) -> dict[str, list[float]]:
     runtime = build_runtime(Settings(database_url=url, policies=REPO / "policies", journal_writer="process"))
-    timings: dict[str, list[float]] = {"read": [], "act": []}
+    timings: dict[str, list[float]] = {"read": [], "act": [], "act tool alone": []}
+    run_tool = runtime.gateway.executor.run_tool
     try:
         for n in range(CALLS):
             for kind in ("read", "act"):
                 start = time.perf_counter()
                 runtime.gateway.submit(call(kind, n))
                 timings[kind].append((time.perf_counter() - start) * 1000)
+            refund = call("act", CALLS + n)  # the refund by itself: what an act call cost before it was recorded first
+            start = time.perf_counter()
+            run_tool(refund.tool, refund.arguments, f"bench-{n}")
+            timings["act tool alone"].append((time.perf_counter() - start) * 1000)
     finally:
         runtime.close()
     return timings
@@ -99,7 +106,7 @@ def main() -> None:
         for kind, values in timings.items():
             cuts = statistics.quantiles(values, n=20)
             print(f"{kind:5} allowed call, in process: p50 {statistics.median(values):.2f} ms, p95 {cuts[18]:.2f} ms")
-        for kind in ("read", "act"):
+        for kind in ("read", "act") if KILLS else ():
             total, lost, window = _loss(url, kind)
             print(
                 f"{kind:5} SIGKILL x{KILLS}: {total} answered, {lost} without a record, "
