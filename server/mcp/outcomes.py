@@ -175,7 +175,8 @@ def pending(call: ToolCall, *, base_url: str) -> types.CallToolResult:
         "review_url": url,
         "expires_at": _iso(call.expires_at),
     }
-    progress = "approved and running" if call.status != CallStatus.HELD else "waiting for a person's approval"
+    running = "allowed and running" if call.action == "allow" else "approved and running"
+    progress = running if call.status != CallStatus.HELD else "waiting for a person's approval"
     text = (
         f"This call is {progress} ({call.summary or call.tool}); nothing has been done yet. A reviewer in the "
         f"{call.queue!r} queue decides at {url}; the call expires at {data['expires_at']}. "
