@@ -24,7 +24,6 @@ from tests.conftest import REPO
 from tools.backoffice.tables import refunds
 
 TIMEOUT = 60.0
-RUN_SLOW = os.environ.get("COUNTERSIGN_RUN_SLOW") == "1"
 
 
 def _kill_mid_stream(url: str, kind: str, *, kills: int, calls_per_run: int) -> list[str]:
@@ -89,7 +88,6 @@ def test_sigkill_under_allowed_refunds_leaves_no_refund_without_its_record(datab
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not RUN_SLOW, reason="a long fault run: set COUNTERSIGN_RUN_SLOW=1")
 def test_twenty_sigkills_under_a_thousand_allowed_refunds_lose_no_record(database_url: str) -> None:
     _seeded(database_url)
     answered = _kill_mid_stream(database_url, "act", kills=20, calls_per_run=52)
