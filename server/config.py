@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # Where allowed calls' records are written: a writer process (keeps the work off the request threads)
     # or a thread of the server process. An in-memory SQLite database always uses the thread.
     journal_writer: Literal["process", "thread"] = "process"
+    # Executions (server/lifecycle/lease.py): a claim holds a call for the lease, renewed by a heartbeat
+    # while the tool runs; another instance takes an expired lease over after the grace.
+    execution_lease_seconds: float = Field(default=15.0, gt=0)
+    execution_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    execution_grace_seconds: float = Field(default=5.0, ge=0)
+    # This instance's name, unique among live processes sharing the database: a restart under the same
+    # name reclaims the claims its predecessor left at once. Unset: random per process (the lease frees them).
+    instance_id: str | None = Field(default=None, min_length=1, max_length=200)
     admin_password: str | None = None
     # Third-party tool registries, "module:attribute,..." (besides the `countersign.tools` entry points).
     tools: str = ""
@@ -135,6 +143,12 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"COUNTERSIGN_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR range") from exc
         return proxies
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Self:
+        if self.execution_heartbeat_seconds >= self.execution_lease_seconds:
+            raise ValueError("COUNTERSIGN_EXECUTION_HEARTBEAT_SECONDS must be shorter than the execution lease")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -23,6 +24,7 @@ from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
 from server.lifecycle.journal_process import can_share, process_writer
+from server.lifecycle.lease import Leases
 from server.lifecycle.waiting import ChangeBus
 from server.notify.digest import sweep_digests
 from server.notify.routing_audit import RoutingAuditor
@@ -108,6 +110,7 @@ def build_runtime(
         external=external,
         office=office,
         base_url=settings.base_url,
+        leases=leases_from(settings),
     )
     notifier = notifier_from(settings, store, policies, page_only=lambda call_id: page_only(gateway, call_id))
     return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)
@@ -119,6 +122,16 @@ def page_only(gateway: Gateway, call_id: str) -> list[str]:
     if call is None:
         return ["the call is unknown"]
     return list(gateway.review.proposal(call).grounds)
+
+
+def leases_from(settings: Settings) -> Leases:
+    defaults = Leases()
+    return Leases(
+        lease=timedelta(seconds=settings.execution_lease_seconds),
+        heartbeat=settings.execution_heartbeat_seconds,
+        grace=timedelta(seconds=settings.execution_grace_seconds),
+        instance_id=settings.instance_id or defaults.instance_id,
+    )
 
 
 def _default_registry() -> ToolRegistry:

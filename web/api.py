@@ -12,7 +12,9 @@ edits are validated and re-classified there. This module only translates.
 
 Errors: 401 no credentials, 403 not allowed (agent token, self-approval, wrong queue), 404 unknown
 call, 409 already decided or expired, or edited since the ``args_hash`` you sent, 422 invalid body,
-reject without reason, invalid edit, missing override reason, 503 database unavailable. The review
+reject without reason, invalid edit, missing override reason, 503 database unavailable (when it
+failed after a commit, e.g. the approval is stored but the call could not start, the message says
+what is stored). The review
 service blocks, so each call to it runs in a worker thread.
 """
 
@@ -45,6 +47,10 @@ from web.mcp_http import bearer_token
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+UNAVAILABLE = (
+    "the database is unavailable and the request was not completed; read the call (GET /api/calls/{id}) "
+    "to see its state before trying again"
+)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -261,7 +267,8 @@ async def _blocking(func: Callable[[], T] | Callable[[str], T], *args: Any) -> T
         raise HTTPException(exc.status_code, exc.message) from exc
     except StoreUnavailable as exc:
         logger.warning("database unavailable", exc_info=True)
-        raise HTTPException(503, "the database is unavailable; nothing was changed") from exc
+        # Not "nothing was changed": a commit whose answer was lost cannot be told from one that never ran.
+        raise HTTPException(503, UNAVAILABLE) from exc
 
 
 def _statuses(status: str | None) -> list[str] | None:

@@ -30,6 +30,7 @@ from server.lifecycle.actors import Person
 from server.lifecycle.decisions import DecisionOutcome
 from server.lifecycle.execution import Executor, ToolRunner
 from server.lifecycle.journal import BatchWriter, Journal
+from server.lifecycle.lease import Leases
 from server.lifecycle.records import NewCall
 from server.lifecycle.waiting import ChangeBus
 from server.overrides import Overrides
@@ -59,6 +60,7 @@ class Gateway:
         office: Any = None,
         external: ExternalTools | None = None,
         base_url: str = "http://127.0.0.1:8765",
+        leases: Leases | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -67,7 +69,7 @@ class Gateway:
         # Tools from upstream MCP servers (server/upstream/): consulted only for names the registry lacks.
         self.external = external
         self.overrides = Overrides(store, registry, external_act=self._external_act)
-        self.executor = Executor(store, runner, self._is_idempotent, stopped=self.overrides.stops)
+        self.executor = Executor(store, runner, self._is_idempotent, stopped=self.overrides.stops, leases=leases)
         self.journal = Journal(store, writer=journal_writer)  # None: written by a thread of this process
         self.agents = AgentDesk(
             store=store,

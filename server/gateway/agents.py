@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from server.catalog import ExternalTools, build_facts
-from server.lifecycle import decisions, duplicates, records
+from server.lifecycle import decisions, duplicates, durable, records
 from server.lifecycle.execution import Executor, ToolOutcome, ToolRefused
+from server.lifecycle.failures import public_text
 from server.lifecycle.journal import Journal
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
@@ -243,7 +244,12 @@ class AgentDesk:
         return records.insert(self.store, new, verdict, CallStatus.BLOCKED, event_type="unknown_tool", error=error)
 
     def _run_allowed(self, new: NewCall, verdict: Verdict) -> dict[str, Any]:
-        """Run at once; the row goes to the group-commit journal (see lifecycle/journal.py)."""
+        """Run at once. An act call is committed before it runs (lifecycle/durable.py); reading and
+        preparing calls go to the group-commit journal (lifecycle/journal.py)."""
+        if self.acts(new.tool):
+            return durable.run_recorded(
+                self.store, self.executor, records.new_row(new, verdict, CallStatus.ALLOWED, self.store), new.arguments
+            )
         if not self.journal.healthy:
             raise StoreUnavailable("the audit trail cannot be written; no call runs until it recovers")
         row = records.new_row(new, verdict, CallStatus.ALLOWED, self.store)
@@ -258,9 +264,8 @@ class AgentDesk:
         row["is_error"] = outcome.is_error
         row["error"] = result.get("error") if outcome.is_error and isinstance(result, dict) else None
         row["finished_at"] = self.store.now()
-        # What reading and preparing tools return can be had again by asking again; only what acting
-        # tools did is worth keeping.
-        self.journal.append(row, keep_result=self.acts(new.tool))
+        # What reading and preparing tools return can be had again by asking again.
+        self.journal.append(row, keep_result=False)
         return row
 
     def get_call(self, call_id: str) -> ToolCall | None:
@@ -338,4 +343,4 @@ def _error_text(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, ToolRefused):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    return public_text(exc)  # never SQL or parameters: those go to the log

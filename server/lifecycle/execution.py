@@ -10,16 +10,19 @@ While the kill switch is on (server/overrides.py), act tools are never claimed b
 approving request, the sweep of approved calls nobody ran, crash recovery): such a call stays
 APPROVED, the packet says why, and the sweep runs it once the switch is turned off.
 
-A crash between 1 and 3 leaves the call EXECUTING with a lease that runs out. :func:`recover` then
-re-runs tools that declared idempotency (same key, so the tool acts at most once) and marks the
-others UNKNOWN_OUTCOME for a person: we cannot know whether they acted, so we never guess.
+A crash between 1 and 3 leaves the call EXECUTING with a lease that runs out (short, renewed by a
+heartbeat while the tool runs; see lease.py), or that its own instance reclaims on restart.
+:func:`recover` then re-runs tools that declared idempotency (same key, so the tool acts at most
+once) and marks the others UNKNOWN_OUTCOME for a person: we cannot know whether they acted, so we
+never guess. A keyed tool that hits a transient database error is retried at once, with the same
+key, a bounded number of times with backoff; any other tool that hits one becomes UNKNOWN_OUTCOME.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,15 +33,23 @@ from sqlmodel import col, select
 
 from server.canonical import arguments_hash
 from server.lifecycle.decisions import compare_and_set, transition_event
-from server.lifecycle.errors import Conflict
+from server.lifecycle.errors import AfterCommit, Conflict
+from server.lifecycle.failures import is_transient, public_text
+from server.lifecycle.lease import HELD, Heartbeat, Leases
 from server.lifecycle.states import CallStatus
 from server.observability import hooks
-from server.store.db import Store
+from server.policy.types import Action
+from server.store.db import Store, StoreUnavailable
 from server.store.models import ToolCall
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE = timedelta(minutes=5)
+TOOL_RETRIES = 3  # a keyed tool's extra attempts after a transient database error
+FINISH_RETRIES = 5  # attempts at recording an outcome before the call is left to recovery
+BACKOFF_SECONDS = 0.2  # doubled after each attempt
+UNKNOWN_AFTER_DB_ERROR = (
+    "the tool's database connection failed while it ran and this tool cannot be safely retried; check whether it acted"
+)
 
 
 @dataclass(frozen=True)
@@ -84,18 +95,43 @@ class Executor:
         run: ToolRunner,
         is_idempotent: IsIdempotent,
         *,
-        lease: timedelta = DEFAULT_LEASE,
+        leases: Leases | None = None,
         stopped: Stopped = _never_stopped,
+        backoff: float = BACKOFF_SECONDS,
     ) -> None:
         self.store = store
         self.run_tool = run
         self.is_idempotent = is_idempotent
-        self.lease = lease
+        self.leases = leases or Leases()
+        self.heartbeat = Heartbeat(store, self.leases)
         self.stopped = stopped
+        self.backoff = backoff
+
+    @property
+    def lease(self) -> timedelta:
+        return self.leases.lease
+
+    def hold(self, call_id: str, token: str) -> None:
+        """Mark a claim as this process's before it commits, so nothing reclaims it while it runs."""
+        self.heartbeat.hold(call_id, token)
 
     def claim(self, call_id: str) -> Claim | None:
         """Take the call for execution, or None when it is not APPROVED (someone else has it)."""
-        token = uuid.uuid4().hex
+        token = self.leases.new_token()
+        self.hold(call_id, token)
+        try:
+            return self._claim(call_id, token)
+        except BaseException:
+            self.heartbeat.release(token)
+            raise
+
+    def _claim(self, call_id: str, token: str) -> Claim | None:
+        claim = self._try_claim(call_id, token)
+        if claim is None:
+            self.heartbeat.release(token)
+        return claim
+
+    def _try_claim(self, call_id: str, token: str) -> Claim | None:
         try:
             with self.store.write() as session:
                 call = session.get(ToolCall, call_id, with_for_update=True)
@@ -129,15 +165,66 @@ class Executor:
 
     @hooks.executes
     def run(self, claim: Claim) -> ToolCall:
-        """Run a claimed call and record how it ended."""
+        """Run a claimed call and record how it ended (the claim is released either way).
+
+        Raises AfterCommit when the outcome could not be recorded: the call stays EXECUTING for recovery.
+        """
         try:
-            outcome = self.run_tool(claim.tool, claim.arguments, claim.idempotency_key)
-        except ToolRefused as exc:
-            return self.finish(claim, status=CallStatus.FAILED, error=str(exc))
-        except Exception as exc:  # any tool crash is recorded as FAILED; nothing retries it blindly
-            logger.exception("tool %s failed for call %s", claim.tool, claim.call_id)
-            return self.finish(claim, status=CallStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        return self.finish(claim, status=CallStatus.SUCCEEDED, result=outcome.result, is_error=outcome.is_error)
+            try:
+                outcome = self._call_tool(claim)
+            except ToolRefused as exc:
+                return self._finish_or_report(claim, status=CallStatus.FAILED, error=str(exc))
+            except Exception as exc:  # any tool crash is recorded; nothing retries it blindly
+                logger.exception("tool %s failed for call %s", claim.tool, claim.call_id)
+                if is_transient(exc):  # it may have acted before the connection dropped: a person checks
+                    return self._finish_or_report(
+                        claim, status=CallStatus.UNKNOWN_OUTCOME, error=UNKNOWN_AFTER_DB_ERROR
+                    )
+                return self._finish_or_report(claim, status=CallStatus.FAILED, error=public_text(exc))
+            return self._finish_or_report(
+                claim, status=CallStatus.SUCCEEDED, result=outcome.result, is_error=outcome.is_error
+            )
+        finally:
+            self.heartbeat.release(claim.token)
+
+    def _call_tool(self, claim: Claim) -> ToolOutcome:
+        """Run the tool; a keyed tool is retried with the same key after a transient database error."""
+        attempt = 0
+        while True:
+            try:
+                return self.run_tool(claim.tool, claim.arguments, claim.idempotency_key)
+            except Exception as exc:
+                if claim.idempotency_key is None or not is_transient(exc) or attempt >= TOOL_RETRIES:
+                    raise
+                logger.warning(
+                    "tool %s hit a transient database error for call %s; retrying with the same key",
+                    claim.tool,
+                    claim.call_id,
+                    exc_info=True,
+                )
+                time.sleep(self.backoff * 2**attempt)
+                attempt += 1
+
+    def _finish_or_report(
+        self, claim: Claim, *, status: CallStatus, result: Any = None, is_error: bool = False, error: str | None = None
+    ) -> ToolCall:
+        """Record the outcome, retrying while the database is unavailable; then say what is committed."""
+        for attempt in range(FINISH_RETRIES):
+            try:
+                return self.finish(claim, status=status, result=result, is_error=is_error, error=error)
+            except StoreUnavailable:
+                logger.warning(
+                    "could not record the outcome of call %s (attempt %d)", claim.call_id, attempt + 1, exc_info=True
+                )
+                if attempt + 1 < FINISH_RETRIES:
+                    time.sleep(self.backoff * 2**attempt)
+        raise AfterCommit(
+            f"call {claim.call_id} ran, but the database failed before its outcome could be recorded; it stays "
+            "'executing' until recovery settles it (a keyed tool is retried with the same key, any other is marked "
+            "unknown_outcome for a person to check).",
+            call_id=claim.call_id,
+            committed=CallStatus.EXECUTING.value,
+        )
 
     def execute(self, call_id: str) -> ToolCall | None:
         """Claim and run; None when the call was not ours to run."""
@@ -149,9 +236,20 @@ class Executor:
     ) -> ToolCall:
         with self.store.write() as session:
             call = session.get(ToolCall, claim.call_id, with_for_update=True)
+            if call is not None and call.claim_token == claim.token and CallStatus(call.status).is_terminal:
+                return call  # our earlier attempt committed, and only its answer was lost
             if call is None or call.status != CallStatus.EXECUTING or call.claim_token != claim.token:
                 raise Conflict(f"call {claim.call_id} was taken over while it ran")
             now = self.store.now()
+            event_type = {
+                CallStatus.SUCCEEDED: "executed",
+                CallStatus.UNKNOWN_OUTCOME: "unknown_outcome",
+            }.get(status, "execution_failed")
+            if call.action == Action.ALLOW.value and status in (CallStatus.SUCCEEDED, CallStatus.FAILED):
+                # An allowed act call ends ALLOWED, as it would have had it been journaled (durable.py).
+                failed = status == CallStatus.FAILED
+                status, event_type = CallStatus.ALLOWED, "allowed_ran"
+                result, is_error = ({"error": error}, True) if failed else (result, is_error)
             compare_and_set(
                 session,
                 call,
@@ -159,29 +257,33 @@ class Executor:
                 status,
                 now,
                 result=result,
-                is_error=is_error or status != CallStatus.SUCCEEDED,
+                is_error=is_error or status not in (CallStatus.SUCCEEDED, CallStatus.ALLOWED),
                 error=error,
                 finished_at=now,
                 lease_until=None,
             )
-            event_type = "executed" if status == CallStatus.SUCCEEDED else "execution_failed"
             transition_event(session, call, event_type, before=CallStatus.EXECUTING, at=now, reason=error)
             return call
 
     def recover(self) -> list[ToolCall]:
         """Resolve calls whose executor died: retry idempotent tools, mark the rest UNKNOWN_OUTCOME."""
         now = self.store.now()
+        own = col(ToolCall.claim_token).like(f"%.{self.leases.tag}")
         with self.store.read() as session:
             stale = session.exec(
                 select(ToolCall.id).where(
-                    ToolCall.status == CallStatus.EXECUTING.value, col(ToolCall.lease_until) < now
+                    ToolCall.status == CallStatus.EXECUTING.value,
+                    sa.or_(col(ToolCall.lease_until) < now - self.leases.grace, own),
                 )
             ).all()
         resolved: list[ToolCall] = []
         for call_id in stale:
             claim = self._reclaim(call_id)
             if claim is not None:
-                resolved.append(self.run(claim))
+                try:
+                    resolved.append(self.run(claim))
+                except AfterCommit:  # still EXECUTING: the next sweep tries again
+                    logger.warning("recovered call %s ran but its outcome could not be recorded", call_id)
             else:  # not retryable: a person must check (marking it runs nothing)
                 call = self._mark_unknown(call_id)
                 if call is not None:
@@ -192,17 +294,19 @@ class Executor:
         with self.store.write() as session:
             call = session.get(ToolCall, call_id, with_for_update=True)
             now = self.store.now()
-            if not _stale(call, now) or call is None or not self.is_idempotent(call.tool):
+            if not self._stale(call, now) or call is None or not self.is_idempotent(call.tool):
                 return None
             if self.stopped(call.tool) is not None:  # retried once the kill switch is off
                 return None
-            token = uuid.uuid4().hex
+            token = self.leases.new_token()
+            self.hold(call_id, token)
             result = session.execute(
                 sa.update(ToolCall)
                 .where(col(ToolCall.id) == call_id, col(ToolCall.claim_token) == call.claim_token)
                 .values(claim_token=token, lease_until=now + self.lease, attempts=call.attempts + 1, updated_at=now)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
+                self.heartbeat.release(token)
                 return None
             call.claim_token, call.attempts = token, call.attempts + 1
             transition_event(
@@ -221,7 +325,7 @@ class Executor:
         with self.store.write() as session:
             call = session.get(ToolCall, call_id, with_for_update=True)
             now = self.store.now()
-            if call is None or not _stale(call, now) or self.is_idempotent(call.tool):
+            if call is None or not self._stale(call, now) or self.is_idempotent(call.tool):
                 return None
             reason = "the executor stopped mid-call and this tool cannot be safely retried; check whether it acted"
             compare_and_set(
@@ -245,14 +349,14 @@ class Executor:
                 session.exec(select(ToolCall.id).where(ToolCall.status == CallStatus.APPROVED.value).limit(limit)).all()
             )
 
-
-def _stale(call: ToolCall | None, now: Any) -> bool:
-    return (
-        call is not None
-        and call.status == CallStatus.EXECUTING
-        and call.lease_until is not None
-        and call.lease_until < now
-    )
+    def _stale(self, call: ToolCall | None, now: Any) -> bool:
+        """Its executor is gone: the lease ran out (plus grace), or it is this instance's and no thread holds it."""
+        if call is None or call.status != CallStatus.EXECUTING:
+            return False
+        token = call.claim_token or ""
+        if token.endswith(f".{self.leases.tag}") and token not in HELD.tokens():
+            return True  # a predecessor of this instance took it and died: reclaimed at once
+        return call.lease_until is not None and call.lease_until < now - self.leases.grace
 
 
 def _attempt(call: ToolCall) -> dict[str, Any]:

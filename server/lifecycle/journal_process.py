@@ -6,9 +6,10 @@ GIL the request threads need. A writer process takes it off them: the journal th
 batch, sends it, and waits for the answer; the writer process runs ``write_batch``.
 
 One writer process serves every journal of the process that started it (the test suite builds
-hundreds of gateways), started on first use; it keeps a few stores open by database URL. When it
-dies, the write in flight fails (the journal turns unhealthy and retries) and the next write starts
-a new one; a batch it committed without answering is not written twice (see ``write_batch``).
+hundreds of gateways), started with the server (``process_writer``), before calls are accepted; it
+keeps a few stores open by database URL. A spare writer, already imported and connected, stands by:
+when the writer dies, the write in flight goes to the spare at once and a new spare starts behind it;
+a batch the dead writer committed without answering is not written twice (see ``write_batch``).
 
 It runs in a session of its own and ignores SIGINT and SIGTERM: Ctrl+C and a service manager's stop
 reach the server, which still needs the writer for its last batches while it shuts down. The writer
@@ -42,47 +43,10 @@ class WriterProcessError(RuntimeError):
     """The writer process failed to write a batch, or could not be reached."""
 
 
-class WriterProcess:
-    """The server's end: sends batches to the writer process, one at a time, and waits for each answer."""
+class _Child:
+    """One writer process and its two pipe ends; ``owed`` answers it still has to give (warm-ups)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._send: Connection | None = None
-        self._receive: Connection | None = None
-        self._exit_hook = False
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def write(self, url: str, batch: Sequence[Row]) -> None:
-        with self._lock:
-            send, receive = self._pipes()
-            try:
-                send.send((url, list(batch)))
-                if not receive.poll(ANSWER_TIMEOUT_SECONDS):
-                    raise WriterProcessError(f"no answer within {ANSWER_TIMEOUT_SECONDS:.0f} s")
-                ok, problem = receive.recv()
-            except (EOFError, OSError, WriterProcessError) as exc:
-                self._stop(timeout=0)  # a writer that stopped answering may be stuck: the next write starts a new one
-                raise WriterProcessError(f"the journal writer process failed: {exc!r}") from exc
-        if not ok:
-            raise WriterProcessError(problem)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Let the writer finish its batch and end (it ends when its pipe closes); kill it after ``timeout``."""
-        locked = self._lock.acquire(timeout=timeout)  # a write in flight may hold it (at exit, for good)
-        try:
-            self._stop(timeout)
-        finally:
-            if locked:
-                self._lock.release()
-
-    def _pipes(self) -> tuple[Connection, Connection]:
-        if self._send is not None and self._receive is not None and self._process and self._process.poll() is None:
-            return self._send, self._receive
-        self._stop(timeout=0)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
             [sys.executable, "-m", __name__],
             stdin=subprocess.PIPE,
@@ -91,27 +55,118 @@ class WriterProcess:
         )
         assert process.stdin is not None and process.stdout is not None
         # Connections own duplicates of the pipe ends, so closing them is all that closing needs.
-        self._send = Connection(os.dup(process.stdin.fileno()), readable=False)
-        self._receive = Connection(os.dup(process.stdout.fileno()), writable=False)
+        self.send = Connection(os.dup(process.stdin.fileno()), readable=False)
+        self.receive = Connection(os.dup(process.stdout.fileno()), writable=False)
         process.stdin.close()
         process.stdout.close()
-        self._process = process
+        self.process = process
+        self.owed = 0
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def warm(self, url: str) -> None:
+        """Ask it to import everything and open ``url`` now (an empty batch), without waiting."""
+        self.send.send((url, []))
+        self.owed += 1
+
+    def write(self, url: str, batch: Sequence[Row]) -> tuple[bool, str | None]:
+        self.send.send((url, list(batch)))
+        self.owed += 1
+        answer: tuple[bool, str | None] = (True, None)
+        while self.owed:
+            if not self.receive.poll(ANSWER_TIMEOUT_SECONDS):
+                raise WriterProcessError(f"no answer within {ANSWER_TIMEOUT_SECONDS:.0f} s")
+            answer = self.receive.recv()
+            self.owed -= 1
+        return answer
+
+    def stop(self, timeout: float) -> None:
+        self.send.close()
+        self.receive.close()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class WriterProcess:
+    """The server's end: sends batches to the writer process, one at a time, and waits for each answer.
+
+    A spare writer, started and warmed in advance, stands by: when the writer dies, the batch in flight
+    goes to the spare at once (no import, no refusal of calls while a new one starts).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._child: _Child | None = None
+        self._spare: _Child | None = None
+        self._exit_hook = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.process.pid if self._child is not None else None
+
+    def start(self, url: str) -> None:
+        """Have a writer ready for ``url`` (imported, connected) and a spare warming; call at server start."""
+        with self._lock:
+            child = self._current(url)
+            ok, problem = child.write(url, [])
+            if not ok:
+                logger.warning("the journal writer could not open the database yet: %s", problem)
+
+    def write(self, url: str, batch: Sequence[Row]) -> None:
+        with self._lock:
+            for attempt in (1, 2):  # a writer killed mid-batch: the spare takes the batch over at once
+                child = self._current(url)
+                try:
+                    ok, problem = child.write(url, batch)
+                    break
+                except (EOFError, OSError, WriterProcessError) as exc:
+                    self._drop(child)  # a writer that stopped answering may be stuck: the spare replaces it
+                    if attempt == 2:
+                        raise WriterProcessError(f"the journal writer process failed: {exc!r}") from exc
+                    logger.warning("the journal writer process failed (%r); its spare takes over", exc)
+        if not ok:
+            raise WriterProcessError(problem)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the writer finish its batch and end (it ends when its pipe closes); kill it after ``timeout``."""
+        locked = self._lock.acquire(timeout=timeout)  # a write in flight may hold it (at exit, for good)
+        try:
+            for child in (self._child, self._spare):
+                if child is not None:
+                    child.stop(timeout)
+            self._child = self._spare = None
+        finally:
+            if locked:
+                self._lock.release()
+
+    def _current(self, url: str) -> _Child:
+        """The live writer (promoting the spare if the writer died), with a fresh spare warming behind it."""
+        if self._child is not None and not self._child.alive():
+            self._drop(self._child)
+        if self._child is None:
+            spare, self._spare = self._spare, None
+            self._child = spare if spare is not None and spare.alive() else _Child()
+            if spare is not None and self._child is not spare:
+                spare.stop(timeout=0)
+        if self._spare is None or not self._spare.alive():
+            self._spare = _Child()
+            try:
+                self._spare.warm(url)
+            except OSError:
+                logger.warning("could not warm the spare journal writer", exc_info=True)
         if not self._exit_hook:
             atexit.register(self.stop)
             self._exit_hook = True
-        return self._send, self._receive
+        return self._child
 
-    def _stop(self, timeout: float) -> None:
-        for conn in (self._send, self._receive):
-            if conn is not None:
-                conn.close()
-        if self._process is not None:
-            try:
-                self._process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-        self._process = self._send = self._receive = None
+    def _drop(self, child: _Child) -> None:
+        child.stop(timeout=0)
+        if child is self._child:
+            self._child = None
 
 
 _SHARED = WriterProcess()
@@ -128,8 +183,10 @@ def can_share(store: Store) -> bool:
 
 
 def process_writer(store: Store) -> BatchWriter:
-    """A ``BatchWriter`` for the journal that writes through the shared writer process."""
+    """A ``BatchWriter`` for the journal that writes through the shared writer process, started now:
+    the server accepts calls only once a writer is ready (imported, connected) and a spare is warming."""
     url = store.engine.url.render_as_string(hide_password=False)
+    _SHARED.start(url)
     return lambda batch: _SHARED.write(url, batch)
 
 
@@ -156,7 +213,9 @@ def serve(incoming: Connection, outgoing: Connection) -> None:
             except (EOFError, OSError):
                 return  # the server is gone
             try:
-                write_batch(_store(stores, url), batch)
+                store = _store(stores, url)  # an empty batch only warms up: imported, connected
+                if batch:
+                    write_batch(store, batch)
                 answer: tuple[bool, str | None] = (True, None)
             except Exception as exc:  # reported to the server, whose journal turns unhealthy and retries
                 answer = (False, f"{type(exc).__name__}: {exc}")

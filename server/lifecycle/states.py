@@ -3,6 +3,7 @@
 ::
 
     (classified) --allow--> ALLOWED                      ran at once; outcome in result/error
+                 --allow (act)--> EXECUTING --> ALLOWED  recorded before it ran, outcome after
                  --block--> BLOCKED                      never ran
                  --hold---> HELD --approve (quorum)--> APPROVED --claim--> EXECUTING --> SUCCEEDED
                                  --reject----------> REJECTED                      --> FAILED
@@ -75,7 +76,10 @@ WAITING = frozenset({CallStatus.HELD, CallStatus.APPROVED, CallStatus.EXECUTING}
 TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
     CallStatus.HELD: frozenset({CallStatus.APPROVED, CallStatus.REJECTED, CallStatus.EXPIRED, CallStatus.CANCELLED}),
     CallStatus.APPROVED: frozenset({CallStatus.EXECUTING}),
-    CallStatus.EXECUTING: frozenset({CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.UNKNOWN_OUTCOME}),
+    # ALLOWED: an allowed act call, recorded EXECUTING before it ran (server/lifecycle/durable.py).
+    CallStatus.EXECUTING: frozenset(
+        {CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.UNKNOWN_OUTCOME, CallStatus.ALLOWED}
+    ),
 }
 
 

@@ -12,6 +12,7 @@
 | outcome, cancelled   |                 |                                                            |
 | invalid_arguments    | true            | status, call_id, field, error, do_not_retry: false         |
 | error (gateway)      | true            | status "error", error                                      |
+| stored, unanswered   | true            | status (held, executing...), call_id, error, do_not_retry  |
 
 The text content repeats the structured content as JSON (executed) or says in one plain sentence
 what happened and what to do next, for models that only read text.
@@ -174,7 +175,8 @@ def pending(call: ToolCall, *, base_url: str) -> types.CallToolResult:
         "review_url": url,
         "expires_at": _iso(call.expires_at),
     }
-    progress = "approved and running" if call.status != CallStatus.HELD else "waiting for a person's approval"
+    running = "allowed and running" if call.action == "allow" else "approved and running"
+    progress = running if call.status != CallStatus.HELD else "waiting for a person's approval"
     text = (
         f"This call is {progress} ({call.summary or call.tool}); nothing has been done yet. A reviewer in the "
         f"{call.queue!r} queue decides at {url}; the call expires at {data['expires_at']}. "
@@ -213,6 +215,26 @@ def gateway_error(message: str) -> types.CallToolResult:
     return types.CallToolResult(
         content=[_text(message)], structured_content={"status": "error", "error": message}, is_error=True
     )
+
+
+_STORED = {
+    "held": "it is stored and held for a person's approval",
+    "executing": "it ran (or is running), and its outcome is not recorded yet",
+    "decision_stored": "it is stored and approved",
+}
+
+
+def stored_but_unanswered(call_id: str, committed: str) -> types.CallToolResult:
+    """The database failed after the call was committed: say what is stored; never invite a retry."""
+    what = _STORED.get(committed, "it is stored")
+    error = f"the gateway's database failed after this call was committed ({what})"
+    data = {"status": committed, "call_id": call_id, "error": error, "do_not_retry": True}
+    text = (
+        f"Your call was recorded as call {call_id}: {what}. The gateway's database failed before it could answer. "
+        f'Do not repeat the call: call await_decision with call_id "{call_id}" (again in a minute if it fails) '
+        "to get its outcome."
+    )
+    return types.CallToolResult(content=[_text(text)], structured_content=data, is_error=True)
 
 
 def pending_list(calls: Sequence[ToolCall], *, base_url: str) -> types.CallToolResult:

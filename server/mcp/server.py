@@ -31,6 +31,7 @@ from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle import duplicates
 from server.lifecycle.decisions import decisions_for
+from server.lifecycle.errors import AfterCommit
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import WAITING, CallStatus
 from server.mcp import outcomes, tasks
@@ -71,6 +72,10 @@ INSTRUCTIONS = (
     "with risky calls: reviewers approve well-evidenced calls faster."
 )
 UNAVAILABLE = "The gateway's database is unavailable, so nothing was done. Try again in a minute."
+UNREADABLE = (
+    "The gateway's database is unavailable, so the call could not be read now; whatever is stored stays stored. "
+    "Call await_decision again in a minute; do not repeat the original call."
+)
 INTERNAL = "The gateway hit an internal error (it is logged). Check list_my_pending_calls before retrying."
 
 
@@ -179,6 +184,9 @@ class GuardedTools:
             return await tracing.traced_call(
                 params.name, request_meta(ctx), self._guarded_call(ctx, identity, params.name, arguments)
             )
+        except AfterCommit as exc:  # stored before the database failed: say so, with the call id
+            logger.warning("database failed after call %s was stored (%s)", exc.call_id, exc.committed, exc_info=True)
+            return outcomes.stored_but_unanswered(exc.call_id, exc.committed)
         except StoreUnavailable:
             logger.warning("database unavailable during %s", params.name, exc_info=True)
             return outcomes.gateway_error(UNAVAILABLE)
@@ -237,11 +245,14 @@ class GuardedTools:
         if submission.ran is not None:  # allowed: answered from the fresh row, no database read
             return tasks.offer(outcomes.ran_now(submission.ran), submission.ran)
         call = submission.call
-        if CallStatus(call.status) in WAITING and not tasks.wanted():  # a task answers at once instead
-            wait = await self._inline_wait(ctx, identity)
-            with tracing.step("hold", call.id):
-                call = await self._wait(ctx, call, wait)
-        return tasks.offer(await self._result(call), call)
+        try:
+            if CallStatus(call.status) in WAITING and not tasks.wanted():  # a task answers at once instead
+                wait = await self._inline_wait(ctx, identity)
+                with tracing.step("hold", call.id):
+                    call = await self._wait(ctx, call, wait)
+            return tasks.offer(await self._result(call), call)
+        except StoreUnavailable as exc:  # the call is committed: the agent must not make it again
+            raise AfterCommit(str(exc), call_id=call.id, committed=call.status) from exc
 
     async def _inline_wait(self, ctx: ServerRequestContext[Any, Any], identity: AgentIdentity) -> float:
         """The call's `_meta` wait, else the agent's default (server/agent_profiles.py), else the server's."""
@@ -286,13 +297,20 @@ class GuardedTools:
         except ArgumentError as exc:
             return outcomes.invalid_arguments(exc.message, field=exc.field, call_id=None)
         call_id: str = args["call_id"]
-        call = await anyio.to_thread.run_sync(self.gateway.get_call, call_id)
+        try:
+            call = await anyio.to_thread.run_sync(self.gateway.get_call, call_id)
+        except StoreUnavailable:
+            logger.warning("database unavailable while reading call %s", call_id, exc_info=True)
+            return outcomes.gateway_error(UNREADABLE)
         if call is None or call.agent != identity.agent:
             # The same answer for "no such call" and "another agent's call": existence is not disclosed.
             return outcomes.gateway_error(f"No call {call_id!r} among this agent's calls.")
-        if CallStatus(call.status) in WAITING:
-            call = await self._wait(ctx, call, self.waits.clamp(args.get("wait_seconds")))
-        return await self._result(call)
+        try:
+            if CallStatus(call.status) in WAITING:
+                call = await self._wait(ctx, call, self.waits.clamp(args.get("wait_seconds")))
+            return await self._result(call)
+        except StoreUnavailable as exc:
+            raise AfterCommit(str(exc), call_id=call.id, committed=call.status) from exc
 
     async def _list_pending(self, identity: AgentIdentity, arguments: object) -> types.CallToolResult:
         try:

@@ -21,6 +21,7 @@ Every decision's audit event records its channel and client address (:class:`Via
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from server.catalog import ExternalTools
 from server.lifecycle import decisions
 from server.lifecycle.actors import Person
 from server.lifecycle.decisions import DecisionOutcome, requested_by
-from server.lifecycle.errors import CallNotFound, Conflict, Forbidden, InvalidDecision
+from server.lifecycle.errors import AfterCommit, CallNotFound, Conflict, Forbidden, InvalidDecision
 from server.lifecycle.execution import Executor
 from server.lifecycle.states import CallStatus
 from server.lifecycle.waiting import ChangeBus
@@ -40,9 +41,11 @@ from server.review.channel import Via
 from server.review.grounds import override_grounds, override_needed_message
 from server.review.hidden import hidden_in_call
 from server.review.preview import ToolPreview, preview_of, upstream_preview
-from server.store.db import Store
+from server.store.db import Store, StoreUnavailable
 from server.store.models import ToolCall
 from tools.contract import ToolInputError, ToolRegistry
+
+logger = logging.getLogger(__name__)
 
 # (tool, arguments, agent=..., justification=...) -> the verdict (the agent side's classify).
 Classify = Callable[..., Verdict]
@@ -262,11 +265,24 @@ class ReviewService:
         )
         self.bus.publish(call_id, outcome.call.status)
         if outcome.approved:
-            executed = self.executor.execute(call_id)  # None while the kill switch holds it (stays approved)
+            executed = self._execute_approved(call_id)  # None while the kill switch holds it (stays approved)
             if executed is not None:
                 self.bus.publish(call_id, executed.status)
                 return DecisionOutcome(executed, True, outcome.approvals, outcome.required, outcome.diff)
         return outcome
+
+    def _execute_approved(self, call_id: str) -> ToolCall | None:
+        """Run an approval that is already committed: a database failure now must say so (AfterCommit)."""
+        try:
+            return self.executor.execute(call_id)
+        except StoreUnavailable as exc:
+            logger.warning("call %s was approved, but could not be started", call_id, exc_info=True)
+            raise AfterCommit(
+                f"the approval of call {call_id} is stored (the call is approved), but the database failed before "
+                "it could start; it runs once the database recovers. Do not approve it again.",
+                call_id=call_id,
+                committed="decision_stored",
+            ) from exc
 
     def _check_upstream_definition(self, call: ToolCall) -> None:
         """A call held under an upstream definition that changed since cannot be approved until an admin accepts it."""
