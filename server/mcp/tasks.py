@@ -26,9 +26,10 @@ Both: the withdrawal is audited as ``cancelled`` by the agent; another agent's t
 the time-to-live runs to the hold's expiry; ``pollInterval`` is 2 s.
 
 Status notifications: on 2025-11-25 the session that created a task gets ``notifications/tasks/status``
-when its call changes, if the change is made in this process (a decision taken on another instance is
-seen by polling ``tasks/get``). On 2026-07-28 they would travel on ``subscriptions/listen``; none are sent
-(they are optional): clients poll.
+when its call changes: changes this process commits, and on PostgreSQL those other instances commit,
+which the change feed relays (server/store/notify_pg.py); otherwise clients see them by polling
+``tasks/get``. On 2026-07-28 they would travel on ``subscriptions/listen``; none are sent (they are
+optional): clients poll.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from server.config import Settings
 from server.lifecycle.records import NewCall
 from server.runtime import Runtime, build_runtime
 from server.upstream.config import StdioUpstream, UpstreamsConfig
-from tests.mcp.support import demo_registry
+from tests.mcp.support import demo_registry, make_runtime
 from tests.ops.support import client, external_write_lock
 from web.app import create_app
 
@@ -36,14 +36,19 @@ async def test_every_probe_answers_200_when_the_gateway_can_serve(settings: Sett
 
 
 async def test_readyz_and_healthz_fail_while_another_connection_holds_the_write_lock(
-    database_url: str, settings: Settings, runtime: Runtime
+    database_url: str, settings: Settings
 ) -> None:
-    async with client(create_app(settings, runtime)) as http:
-        with external_write_lock(database_url), anyio.fail_after(10):
-            ready = await http.get("/readyz")
-            health = await http.get("/healthz")
-            live = await http.get("/livez")
-        after = await http.get("/readyz")
+    settings = settings.model_copy(update={"health_write_deadline_seconds": 1.0})
+    runtime = make_runtime(settings)
+    try:
+        async with client(create_app(settings, runtime)) as http:
+            with external_write_lock(database_url), anyio.fail_after(10):
+                ready = await http.get("/readyz")
+                health = await http.get("/healthz")
+                live = await http.get("/livez")
+            after = await http.get("/readyz")
+    finally:
+        runtime.close()
 
     assert ready.status_code == 503 and ready.json()["status"] == "not_ready", ready.json()
     [reason] = ready.json()["reasons"]
