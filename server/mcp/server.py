@@ -71,12 +71,7 @@ INSTRUCTIONS = (
     "real result. Never repeat a held or refused call. Pass `justification` (reason, evidence, confidence) "
     "with risky calls: reviewers approve well-evidenced calls faster."
 )
-# Not "nothing was done": a commit whose answer was lost cannot be told from one that never ran. A retry is
-# safe either way: an identical call attaches to the held one it may have made (lifecycle/duplicates.py).
-UNAVAILABLE = (
-    "The gateway's database is unavailable. If this call was stored, it is not lost and calling again "
-    "attaches to it (list_my_pending_calls shows it); try again in a minute."
-)
+UNAVAILABLE = "The gateway's database is unavailable, so nothing was done. Try again in a minute."
 UNREADABLE = (
     "The gateway's database is unavailable, so the call could not be read now; whatever is stored stays stored. "
     "Call await_decision again in a minute; do not repeat the original call."
