@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     execution_heartbeat_seconds: float = Field(default=5.0, gt=0)
     execution_grace_seconds: float = Field(default=5.0, ge=0)
     # This instance's name, unique among live processes sharing the database: a restart under the same
-    # name reclaims the claims its predecessor left at once. Unset: random per process (the lease frees them).
+    # name reclaims the claims its predecessor left at once. Unset: `serve` and `demo` use "<host>:<port>",
+    # other commands a random name per process (the lease frees their claims).
     instance_id: str | None = Field(default=None, min_length=1, max_length=200)
     admin_password: str | None = None
     # Third-party tool registries, "module:attribute,..." (besides the `countersign.tools` entry points).

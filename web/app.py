@@ -65,7 +65,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_exception_handler(UnstorableInput, unstorable_input)
     app.add_exception_handler(Exception, internal_error)
     # Agents' calls are the hot path: /mcp goes straight to its endpoint, past the pages' middleware and routes.
-    endpoint = mcp_endpoint(manager, live.people.authenticate_token, live.people.token_is_live)
+    endpoint = mcp_endpoint(
+        manager,
+        live.people.authenticate_token,
+        live.people.token_is_live,
+        live_inline=live.store.reads_never_wait,
+    )
     app.add_middleware(McpRoute, path=MCP_PATH, endpoint=endpoint)
     app.add_middleware(
         HttpSecurity,

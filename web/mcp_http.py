@@ -88,7 +88,8 @@ class AgentBearerAuth:
     Who a verified token speaks for is cached for :data:`TOKEN_CACHE_SECONDS` (by its SHA-256), but
     every request still asks the database whether the token is live (``is_live``: one raw indexed read,
     about 25 times cheaper than the full check), so a revoked token is refused at its next request on
-    every instance, which share only the database.
+    every instance, which share only the database. ``live_inline``: that read never waits (SQLite), so it
+    runs on the event loop; a worker thread would cost more than the read itself, on every call.
     """
 
     def __init__(
@@ -97,11 +98,13 @@ class AgentBearerAuth:
         authenticate: Authenticate,
         is_live: IsLive,
         *,
+        live_inline: bool = False,
         cache_seconds: float = TOKEN_CACHE_SECONDS,
     ) -> None:
         self.app = app
         self.authenticate = authenticate
         self.is_live = is_live
+        self.live_inline = live_inline
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._users: dict[str, AuthenticatedUser] = {}
@@ -142,7 +145,8 @@ class AgentBearerAuth:
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
-            if await anyio.to_thread.run_sync(self.is_live, token):
+            live = self.is_live(token) if self.live_inline else await anyio.to_thread.run_sync(self.is_live, token)
+            if live:
                 return cached[1]
             with self._lock:
                 self._cache.pop(key, None)
@@ -178,9 +182,11 @@ class McpRoute:
             await self.app(scope, receive, send)
 
 
-def mcp_endpoint(manager: StreamableHTTPSessionManager, authenticate: Authenticate, is_live: IsLive) -> ASGIApp:
+def mcp_endpoint(
+    manager: StreamableHTTPSessionManager, authenticate: Authenticate, is_live: IsLive, *, live_inline: bool = False
+) -> ASGIApp:
     """The ASGI app to route ``/mcp`` to: authentication first, then the SDK's transport."""
-    return AgentBearerAuth(StreamableHTTPASGIApp(manager), authenticate, is_live)
+    return AgentBearerAuth(StreamableHTTPASGIApp(manager), authenticate, is_live, live_inline=live_inline)
 
 
 def bearer_token(header: str | None) -> str | None:

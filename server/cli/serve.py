@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import secrets
+import socket
 from typing import Annotated, Any
 
 import anyio
@@ -47,16 +48,18 @@ def serve(
     """Serve the web pages, the JSON API and MCP (streamable HTTP at /mcp)."""
     settings = _http_settings(host, port)
     _logging(settings)
+    listener = _listen(host, port)
     store = _store_for_serving(settings, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
     runtime = _build(settings, upstreams=load_or_exit(), store=store)
     _first_admin(runtime)
-    _run_http(settings, runtime, host, port)
+    _run_http(settings, runtime, listener)
 
 
 def demo(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """Seed the demo back office if it is empty, then serve."""
     settings = _http_settings(host, port)
     _logging(settings)
+    listener = _listen(host, port)
     runtime = build_runtime(settings)  # the demo sets up and upgrades its database itself
     if seed_demo(runtime):
         typer.echo("seeded the demo back office", err=True)
@@ -65,7 +68,7 @@ def demo(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     if token is not None:
         typer.echo(f"demo agent token for {DEMO_AGENT} (shown once; send as 'Authorization: Bearer ...' to /mcp):")
         typer.echo(token)
-    _run_http(settings, runtime, host, port)
+    _run_http(settings, runtime, listener)
 
 
 def stdio(
@@ -122,14 +125,37 @@ def _http_settings(host: str, port: int) -> Settings:
         # Review links must point where we listen; an explicit base URL (a proxy's) wins.
         shown = DEFAULT_HOST if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - comparing, not binding
         settings = settings.model_copy(update={"base_url": f"http://{_bracketed(shown)}:{port}"})
+    if settings.instance_id is None and port:
+        # Only one live process can listen on this host and port, and a restart listens there again: a
+        # name that lets the restarted server settle its predecessor's unfinished calls at once.
+        settings = settings.model_copy(update={"instance_id": f"{socket.gethostname()}:{port}"})
     return settings
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts.
+
+    A second server started on an address in use stops here, with one line, before it opens the
+    database: it must not sweep, nor take the live server's calls for its dead predecessor's (both
+    would carry the same default instance name).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart must not wait out TIME_WAIT
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        typer.echo(f"error: cannot listen on {_bracketed(host)}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
+    return listener
 
 
 def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> None:
+def _run_http(settings: Settings, runtime: Runtime, listener: socket.socket) -> None:
     import uvicorn
 
     from web.app import create_app  # the composition root is the one place in server/ that serves web/
@@ -138,23 +164,26 @@ def _run_http(settings: Settings, runtime: Runtime, host: str, port: int) -> Non
     stop_metrics = None
     if settings.metrics_port is not None:  # /metrics on a port of its own, for the scraper only
         stop_metrics = metrics.serve_on_port(runtime, settings.metrics_host, settings.metrics_port)
+    config = uvicorn.Config(
+        app,
+        server_header=False,
+        # X-Forwarded-For is read by the app, from COUNTERSIGN_TRUSTED_PROXIES only (web/client_address.py).
+        proxy_headers=False,
+        log_config=None,
+        # Held calls wait inline for up to a minute; do not hold a shutdown for them (they are stored).
+        timeout_graceful_shutdown=3,
+    )
+    server = uvicorn.Server(config)
     _settle_heap()
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            server_header=False,
-            # X-Forwarded-For is read by the app, from COUNTERSIGN_TRUSTED_PROXIES only (web/client_address.py).
-            proxy_headers=False,
-            log_config=None,
-            # Held calls wait inline for up to a minute; do not hold a shutdown for them (they are stored).
-            timeout_graceful_shutdown=3,
-        )
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         if stop_metrics is not None:
             stop_metrics()
         runtime.close()
+    if not server.started:  # the app's start-up failed (its log says why)
+        raise typer.Exit(3)
 
 
 def _demo_agent_token(runtime: Runtime) -> str | None:

@@ -8,8 +8,9 @@ Another instance takes an expired lease over after ``grace`` more seconds (clock
 Every claim token ends with a tag of the instance that took it (``<random>.<tag>``). An instance
 that restarts under the same ``instance_id`` finds claims with its own tag that no live thread of
 it holds: they belong to its dead predecessor and are reclaimed at once, without waiting the lease.
-So ``instance_id`` must be unique among live processes sharing a database; by default it is random
-per process (only the lease then frees a dead process's claims).
+So ``instance_id`` must be unique among live processes sharing a database; ``serve`` names itself
+after its host and port (server/cli/serve.py), anything else gets a random name per process (only the
+lease then frees a dead process's claims).
 """
 
 from __future__ import annotations

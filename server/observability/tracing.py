@@ -45,13 +45,17 @@ def tracer() -> trace.Tracer:
 
 
 _on = False
+# OTEL_PYTHON_TRACER_PROVIDER names a provider the API builds on first use (auto-instrumentation).
+_provider_from_environment = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 
 def tracing_on() -> bool:
     """Whether a tracer provider is installed; until one is, spans are skipped outright (the allowed path
     pays a check, not a no-op span). Once installed, a provider stays."""
     global _on
-    if not _on:
+    # The API's own global, read first: get_tracer_provider() consults os.environ on every call until a
+    # provider is set, and this runs several times per allowed call.
+    if not _on and (getattr(trace, "_TRACER_PROVIDER", None) is not None or _provider_from_environment):
         _on = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
     return _on
 

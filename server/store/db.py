@@ -196,6 +196,15 @@ class Store:
             conn.close()
         return rows
 
+    @property
+    def reads_never_wait(self) -> bool:
+        """Whether a small indexed read is a local file access that never waits for a writer (SQLite, WAL).
+
+        Such a read (microseconds) may run on the event loop: handing it to a worker thread costs ten
+        times more. Over a network (PostgreSQL) a read can wait for a round trip or a dead server.
+        """
+        return self.engine.dialect.name == "sqlite"
+
     def ping(self) -> bool:
         try:
             with self.read() as session:

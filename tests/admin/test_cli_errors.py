@@ -6,6 +6,7 @@ Every command group answers with exactly one line on stderr and a non-zero exit 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -27,7 +28,7 @@ COMMANDS = [
     ["agent", "add", "bot"],
     ["agent", "revoke", "bot"],
     ["token", "create", "--user", "ana"],
-    ["serve", "--port", "1"],
+    ["serve", "--port", "0"],
     ["stdio"],
 ]
 # Commands that only read: they must not set a database up, so an empty one is refused.
@@ -98,3 +99,14 @@ def test_an_unset_or_placeholder_secret_outside_development_is_one_line(
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = _run(args, url, tmp_path, COUNTERSIGN_ENVIRONMENT="production", COUNTERSIGN_SECRET_KEY=secret)
     assert "COUNTERSIGN_SECRET_KEY" in _assert_one_line(result)
+
+
+def test_serve_on_an_address_in_use_is_one_line_and_never_opens_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "never.db"
+    with socket.socket() as taken:  # another server's socket: a second server must not start beside it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _assert_one_line(_run(["serve", "--port", str(port)], f"sqlite:///{database}", tmp_path))
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "in use" in line
+    assert not database.exists()  # it stopped before the database: no sweep, no reclaim of the live server's calls

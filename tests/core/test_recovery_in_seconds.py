@@ -5,12 +5,14 @@ tool survives a dropped connection. Real clock (leases are real time), real SIGK
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,7 @@ from tests.conftest import REPO
 from tests.core import ledger
 from tests.core.conftest import hold
 from tests.faults import ConnectionDropsOnce
+from tests.mcp.support import ServeProcess
 
 ALICE = Person("alice", "reviewer")
 POLL = 0.1
@@ -84,6 +87,25 @@ def test_a_restarted_instance_settles_its_dead_claims_at_once(
     restarted = _executor(live_store, Leases(lease=timedelta(seconds=300), instance_id="node-a"))
     [resolved] = restarted.recover()
     assert resolved.id == call.id and resolved.status == settled
+    assert ledger.effects(live_store.engine) <= 1
+
+
+def test_serve_restarted_on_its_address_settles_its_predecessors_calls_at_once_without_an_instance_id(
+    live_store: Store, database_url: str, tmp_path: Path
+) -> None:
+    serve = ServeProcess(database_url, tmp_path / "serve.log", COUNTERSIGN_EXPIRY_SWEEP_SECONDS="0.2")
+    call = _approved(live_store, ledger.PLAIN)
+    # The predecessor: `serve` on this host and port, by its default name, killed while the tool ran.
+    _die_holding(database_url, call.id, "mid_tool", f"{socket.gethostname()}:{serve.port}", lease=300.0)
+
+    serve.start()  # no COUNTERSIGN_INSTANCE_ID: the same host and port name it the same
+    try:
+        deadline = time.monotonic() + 20.0  # far inside the 300 s lease: only the name can free the call
+        while _row(live_store, call.id).status == CallStatus.EXECUTING and time.monotonic() < deadline:
+            threading.Event().wait(POLL)
+    finally:
+        serve.stop()
+    assert _row(live_store, call.id).status == CallStatus.UNKNOWN_OUTCOME
     assert ledger.effects(live_store.engine) <= 1
 
 
