@@ -71,7 +71,14 @@ INSTRUCTIONS = (
     "real result. Never repeat a held or refused call. Pass `justification` (reason, evidence, confidence) "
     "with risky calls: reviewers approve well-evidenced calls faster."
 )
-UNAVAILABLE = "The gateway's database is unavailable, so nothing was done. Try again in a minute."
+# Not "nothing was done": a commit whose answer was lost cannot be told from one that never happened. The
+# call was not run either way, and a retry is safe: an identical call attaches to the one it may have
+# stored (lifecycle/duplicates.py).
+UNAVAILABLE = (
+    "The gateway's database is unavailable. This call was not run; it may or may not have been recorded. "
+    "Calling again with the same arguments in a minute is safe: if it was recorded, the retry attaches to "
+    "that call instead of making a second one."
+)
 UNREADABLE = (
     "The gateway's database is unavailable, so the call could not be read now; whatever is stored stays stored. "
     "Call await_decision again in a minute; do not repeat the original call."

@@ -384,7 +384,9 @@ async def test_a_database_outage_is_a_clear_tool_error_and_nothing_runs(
 
     assert result.is_error is True
     assert (result.structured_content or {})["status"] == "error"
-    assert "nothing was done" in (result.structured_content or {})["error"]
+    error = (result.structured_content or {})["error"]
+    assert "was not run" in error and "attaches to that call" in error
+    assert "nothing was done" not in error  # a lost commit answer cannot tell: never claim it
     assert "disk I/O" not in result.content[0].text  # type: ignore[union-attr]
     assert refunds_of(runtime, ids.REFUND_ORDER_ID) == []
 
