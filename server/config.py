@@ -69,11 +69,12 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = Field(default=None, repr=False)
     oidc_scopes: str = "openid email profile groups"
-    # The YAML file mapping claims and groups to role and queues (server/sso.py); read at every sign-in.
+    # The YAML file mapping claims and groups to role and queues (server/sso.py); read at every sign-in,
+    # and applied again at each request of a single-sign-on session when the file changed.
     oidc_mapping: Path | None = None
     # A single-sign-on session goes back through the identity provider this often (silently while the
-    # provider's own session lasts), so the mapping and group membership are applied again.
-    oidc_recheck_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # provider's own session lasts), so group membership at the provider is read again.
+    oidc_recheck_minutes: int = Field(default=5, ge=1, le=24 * 60)
     # Local passwords (small teams); switch off once everyone signs in through single sign-on.
     local_passwords: bool = True
     # Notifications (server/notify/). Secrets are kept out of reprs and logs.

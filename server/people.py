@@ -20,7 +20,8 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from server.canonical import sha256_hex
 from server.lifecycle.actors import Person, Role
@@ -229,7 +230,8 @@ class People:
     def set_role(self, name: str, role: str, *, queues: Sequence[str] | None = None, actor: str = "cli") -> User:
         """Change a person's role and queues (effective at their next request). Audited.
 
-        A single-sign-on person's role comes from the mapping again at their next sign-in.
+        A single-sign-on person's role comes from the mapping again at their next request (their open
+        single-sign-on sessions apply it) or sign-in: edit the mapping instead.
 
         Raises:
             PeopleError: no such user, or an unknown role.
@@ -301,6 +303,19 @@ class People:
         Raises:
             PeopleError: no usable name, or the name belongs to a local account.
         """
+        try:
+            return self._sso_sign_in(subject, names, grant, email)
+        except IntegrityError:
+            # A simultaneous first sign-in of the same account created it between our look and our insert
+            # (PostgreSQL; SQLite writers take turns): sign in as the account it made. Another account that
+            # took the same name or address at that moment: refused, as it would be a moment later.
+            if self._sso_user(subject) is None:
+                raise PeopleError(
+                    "another account took the same name or e-mail address at the same moment; sign in again"
+                ) from None
+            return self._sso_sign_in(subject, names, grant, email)
+
+    def _sso_sign_in(self, subject: str, names: Sequence[str], grant: Grant | None, email: str | None) -> Person | None:
         with self.store.write() as session:
             user = session.exec(select(User).where(User.sso_subject == subject)).first()
             if user is None:
@@ -310,30 +325,54 @@ class People:
                     )
                     return None
                 user = self._new_sso_user(session, subject, names, grant, email)
-            elif grant is None:
-                if not user.disabled:
-                    user.disabled = True
-                    user.disabled_by_sso = True
-                    session.add(user)
-                    self._audit(
-                        session, "user_disabled", SSO_ACTOR, {"user": user.name, "why": "no role in the mapping"}
-                    )
+                return person_from_user(user)
+            return self._apply_grant(session, user, grant)
+
+    def _sso_user(self, subject: str) -> User | None:
+        with self.store.read() as session:
+            return session.exec(select(User).where(User.sso_subject == subject)).first()
+
+    def apply_sso_grant(self, name_or_subject: str, grant: Grant | None) -> Person | None:
+        """Give a single-sign-on person the role and queues ``grant`` gives now; the one rule for it.
+
+        ``name_or_subject`` is their "<issuer> <sub>" or their sign-in name (single-sign-on people only).
+        No grant disables them at once (marked as disabled by single sign-on); a grant sets role and
+        queues and enables them again if single sign-on disabled them, never if an admin did. Writes and
+        audits only what changed. Returns the person as they may act now, or None (no such single-sign-on
+        person, no grant, or disabled).
+        """
+        with self.store.write() as session:
+            user = session.exec(select(User).where(User.sso_subject == name_or_subject)).first()
+            if user is None:
+                user = session.exec(
+                    select(User).where(User.name == name_or_subject, col(User.sso_subject).is_not(None))
+                ).first()
+            if user is None:
                 return None
-            else:
-                if user.disabled and not user.disabled_by_sso:
-                    return None  # an admin disabled them; only `user enable` undoes that
-                queues = sorted(grant.queues) if grant.queues is not None else None
-                if user.role != grant.role or user.queues != queues or user.disabled:
-                    user.role, user.queues = grant.role, queues
-                    user.disabled = user.disabled_by_sso = False
-                    session.add(user)
-                    self._audit(
-                        session,
-                        "user_role_set",
-                        SSO_ACTOR,
-                        {"user": user.name, "role": grant.role, "queues": queues, "via": "sso"},
-                    )
-            return person_from_user(user)
+            return self._apply_grant(session, user, grant)
+
+    def _apply_grant(self, session: Session, user: User, grant: Grant | None) -> Person | None:
+        if grant is None:
+            if not user.disabled:
+                user.disabled = True
+                user.disabled_by_sso = True
+                session.add(user)
+                self._audit(session, "user_disabled", SSO_ACTOR, {"user": user.name, "why": "no role in the mapping"})
+            return None
+        if user.disabled and not user.disabled_by_sso:
+            return None  # an admin disabled them; only `user enable` undoes that
+        queues = sorted(grant.queues) if grant.queues is not None else None
+        if user.role != grant.role or user.queues != queues or user.disabled:
+            user.role, user.queues = grant.role, queues
+            user.disabled = user.disabled_by_sso = False
+            session.add(user)
+            self._audit(
+                session,
+                "user_role_set",
+                SSO_ACTOR,
+                {"user": user.name, "role": grant.role, "queues": queues, "via": "sso"},
+            )
+        return person_from_user(user)
 
     def _new_sso_user(
         self, session: Session, subject: str, names: Sequence[str], grant: Grant, email: str | None

@@ -1,7 +1,8 @@
 """Who a single-sign-on person is here: the mapping from identity-provider claims to role and queues.
 
-The mapping is a YAML file (``COUNTERSIGN_OIDC_MAPPING``), read again at every sign-in, so an edit
-applies at each person's next sign-in without a restart::
+The mapping is a YAML file (``COUNTERSIGN_OIDC_MAPPING``), read again at every sign-in and, through
+:class:`MappingFile`, whenever the file changes, so an edit applies at each person's next request without a
+restart (each single-sign-on session keeps a :meth:`SsoMapping.snapshot` of the claims the mapping reads)::
 
     name_claim: preferred_username     # the sign-in name for a new person (default; then email, then sub)
     groups_claim: groups               # a list of group names in the ID token (default)
@@ -22,6 +23,9 @@ none). No matching rule: no role, so the sign-in is refused and an existing pers
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from server.lifecycle.actors import Role
 
 _STRENGTH: dict[str, int] = {"auditor": 1, "reviewer": 2, "admin": 3}
+# A snapshot keeps at most this many values of one claim (a groups claim can be long; the rest is noise).
+_SNAPSHOT_VALUES = 1000
+logger = logging.getLogger(__name__)
 
 
 class SsoConfigError(ValueError):
@@ -103,6 +110,23 @@ class SsoMapping(BaseModel):
             queues.update(rule.queues)
         return Grant(role, frozenset(queues))
 
+    def snapshot(self, claims: Mapping[str, Any]) -> dict[str, str | list[str]]:
+        """The part of ``claims`` this mapping reads (its groups claim and the claims its rules name), as text.
+
+        Kept with a single-sign-on session so the mapping can be applied again at each request without
+        the ID token. ``grant(snapshot(c)) == grant(c)`` for this mapping; a later mapping that reads a
+        claim this one did not sees it only at the next sign-in.
+        """
+        wanted = {self.groups_claim, *(rule.claim for rule in self.rules if rule.claim is not None)}
+        kept: dict[str, str | list[str]] = {}
+        for name in sorted(wanted):
+            value = claims.get(name)
+            if isinstance(value, list):
+                kept[name] = [str(v) for v in value[:_SNAPSHOT_VALUES] if v is not None]
+            elif value is not None:
+                kept[name] = str(value)
+        return kept
+
     def name_candidates(self, claims: Mapping[str, Any]) -> list[str]:
         """Claims to try, in order, for a new person's sign-in name."""
         found = [claims.get(self.name_claim), claims.get("email"), claims.get("sub")]
@@ -129,3 +153,45 @@ def load_mapping(path: Path | None) -> SsoMapping:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "mapping"
         raise SsoConfigError(f"{path}: {where}: {first['msg']}") from exc
+
+
+class MappingFile:
+    """The mapping in a file, read again only when the file changed (its size, times or inode). Thread-safe.
+
+    :meth:`current` costs one ``stat`` while the file is unchanged. A file that does not load raises
+    SsoConfigError at every call until it is fixed, and is logged once per version in one line.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int, int, int] | None = None
+        self._mapping: SsoMapping | None = None
+        self._error: SsoConfigError | None = None
+        self._loaded = False
+
+    def current(self) -> SsoMapping:
+        """The mapping as the file says now.
+
+        Raises:
+            SsoConfigError: the file is missing, unreadable, not YAML or not a valid mapping.
+        """
+        if self.path is None:
+            return SsoMapping()
+        try:
+            info = os.stat(self.path)
+            seen: tuple[int, int, int, int] | None = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        except OSError:
+            seen = None
+        with self._lock:
+            if not self._loaded or seen != self._seen:
+                self._seen, self._loaded = seen, True
+                try:
+                    self._mapping, self._error = load_mapping(self.path), None
+                except SsoConfigError as exc:
+                    self._mapping, self._error = None, exc
+                    logger.error("%s; single sign-on sessions are refused until it is fixed", exc)
+            if self._error is not None:
+                raise self._error
+            assert self._mapping is not None
+            return self._mapping

@@ -11,10 +11,15 @@ so a leaked database does not leak live sessions.
   sign-in, whatever happens; an expired row is deleted when it is next presented.
 - A disabled or deleted user's sessions stop working at their next request (the user is read on
   every request, so role and queue changes apply at once too).
+- A single-sign-on session keeps a snapshot of the claims the mapping reads (``sso_claims``), and every
+  request applies the mapping file as it is now to it (``MappingFile``: re-read only when the file
+  changed), so a mapping edit takes effect at each person's next request: a new role or queues are
+  written (``People.apply_sso_grant``), no role disables them and ends the session at once. A mapping
+  file that no longer loads refuses single-sign-on sessions (fail closed) until it is fixed.
 - A single-sign-on session also ends ``sso_recheck`` after the identity provider last vouched for the
   person: the next page goes back through the provider (silently while its own session lasts), which
-  applies the group mapping again. A person removed from their groups loses access then at the latest,
-  and at once when an admin disables them or their next sign-in maps to no role.
+  reads their groups again. A person removed from their groups at the provider loses access then at the
+  latest, and at once when an admin disables them or their next sign-in maps to no role.
 
 Throttling (failed sign-ins within ``window``; the address is the TCP peer unless it is a configured
 proxy, see :func:`client_address`). Chosen so that an attacker cannot lock the owner out:
@@ -35,13 +40,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, delete, func, select
 
 from server.config import Settings
 from server.lifecycle.actors import Person
-from server.people import person_from_user
+from server.people import People, person_from_user
+from server.sso import Grant, MappingFile, SsoConfigError
 from server.store.db import Store
 from server.store.models import LoginAttempt, User, WebSession
 
@@ -79,26 +86,52 @@ class Sessions:
     """Server-side sessions on the store. Thread-safe (each method is one transaction)."""
 
     def __init__(
-        self, store: Store, *, idle: timedelta, absolute: timedelta, sso_recheck: timedelta = timedelta(minutes=15)
+        self,
+        store: Store,
+        *,
+        idle: timedelta,
+        absolute: timedelta,
+        sso_recheck: timedelta = timedelta(minutes=5),
+        sso_mapping: MappingFile | None = None,
+        people: People | None = None,
     ) -> None:
         self.store = store
         self.idle = idle
         self.absolute = absolute
         self.sso_recheck = sso_recheck
+        # Applied again at each request to sessions that kept a claims snapshot (no mapping: nobody has a role).
+        self.sso_mapping = sso_mapping or MappingFile(None)
+        self._people = people
+
+    @property
+    def people(self) -> People:
+        if self._people is None:
+            self._people = People(store=self.store)
+        return self._people
 
     @classmethod
-    def from_settings(cls, store: Store, settings: Settings) -> Sessions:
+    def from_settings(cls, store: Store, settings: Settings, *, people: People | None = None) -> Sessions:
         return cls(
             store,
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours),
             sso_recheck=timedelta(minutes=settings.oidc_recheck_minutes),
+            sso_mapping=MappingFile(settings.oidc_mapping),
+            people=people,
         )
 
-    def start(self, user: str, *, replacing: str | None = None, sso: bool = False) -> str:
+    def start(
+        self,
+        user: str,
+        *,
+        replacing: str | None = None,
+        sso: bool = False,
+        sso_claims: dict[str, Any] | None = None,
+    ) -> str:
         """Create a session for ``user`` and return the cookie token; ends the ``replacing`` session.
 
         ``sso``: the identity provider vouched for the person just now (see ``sso_recheck``).
+        ``sso_claims``: the mapping's snapshot of their claims, applied again at every request.
         """
         token = secrets.token_urlsafe(32)
         now = self.store.now()
@@ -113,6 +146,7 @@ class Sessions:
                     created_at=now,
                     last_seen_at=now,
                     sso_checked_at=now if sso else None,
+                    sso_claims=sso_claims if sso else None,
                 )
             )
         return token
@@ -140,13 +174,24 @@ class Sessions:
         if person is None or self._expired(row, now):
             self._drop(key)
             return None
+        assert user is not None  # person_of returned a person
+        if row.sso_claims is not None and user.sso_subject is not None:
+            try:
+                mapping = self.sso_mapping.current()
+            except SsoConfigError:
+                return None  # fail closed; MappingFile logged it once. The session resumes once it is fixed.
+            grant = mapping.grant(row.sso_claims)
+            if not _holds(user, grant):
+                person = self.people.apply_sso_grant(user.sso_subject, grant)
+                if person is None:
+                    self._drop(key)
+                    return None
         if touch and now - row.last_seen_at >= TOUCH_EVERY:
             with self.store.write() as session:
                 fresh = session.get(WebSession, key)
                 if fresh is not None:
                     fresh.last_seen_at = now
                     session.add(fresh)
-        assert user is not None  # person_of returned a person
         return ActiveSession(
             id=key,
             person=person,
@@ -167,6 +212,14 @@ class Sessions:
     def _drop(self, key: str) -> None:
         with self.store.write() as session:
             session.exec(delete(WebSession).where(col(WebSession.id) == key))
+
+
+def _holds(user: User, grant: Grant | None) -> bool:
+    """Whether an enabled user already has exactly the role and queues ``grant`` gives."""
+    if grant is None:
+        return False
+    queues = sorted(grant.queues) if grant.queues is not None else None
+    return user.role == grant.role and user.queues == queues
 
 
 def person_of(user: User | None) -> Person | None:

@@ -118,7 +118,7 @@ def user_set_role(
         list[str] | None, typer.Option("--queue", help="A queue they review (repeat; none: every queue).")
     ] = None,
 ) -> None:
-    """Change a person's role and queues (at their next request; SSO people get the mapping's at sign-in)."""
+    """Change a person's role and queues (at their next request; SSO people get the mapping's back then)."""
     try:
         with _people() as people:
             user = people.set_role(name, role.value, queues=queue)

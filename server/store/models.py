@@ -258,6 +258,9 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Set for a single-sign-on session: when the identity provider last vouched for the person.
     sso_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set for a single-sign-on session: the claims the mapping reads (SsoMapping.snapshot), applied
+    # again at each request so a mapping edit takes effect at once.
+    sso_claims: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -122,3 +122,28 @@ def test_serve_refuses_a_schema_from_a_newer_version_without_touching_it(databas
         assert current_revision(engine) == "0099_future"
     finally:
         engine.dispose()
+
+
+def test_the_session_claims_snapshot_column_comes_and_goes_with_its_migration(database_url: str) -> None:
+    def columns() -> set[str]:
+        engine = make_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                return {c["name"] for c in sa.inspect(conn).get_columns("web_session")}
+        finally:
+            engine.dispose()
+
+    _set_up_at(database_url, "0004_tasks13")
+    assert "sso_claims" not in columns()
+    _set_up_at(database_url, "0005_ssonext")
+    assert "sso_claims" in columns() and "sso_checked_at" in columns()
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0004_tasks13")
+    finally:
+        engine.dispose()
+    assert "sso_claims" not in columns() and "sso_checked_at" in columns()
+    assert _revisions(database_url) == ["0004_tasks13"]
+    _set_up_at(database_url, "head")
+    assert "sso_claims" in columns()

@@ -8,17 +8,19 @@ its way out, so the app sees them exactly where a compromised or confused provid
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, func, select
 
 from server.config import Settings
 from server.runtime import Runtime
-from server.store.models import User, WebSession
+from server.store.models import AuditEvent, User, WebSession
 from tests.web.oidc_idp import CLIENT_ID, CLIENT_SECRET, Idp, callback_url, running_idp, through_provider
 from tests.web.support import Clock, csrf_of, hold_refund, make_runtime, make_settings, password
 from web.app import create_app
@@ -71,6 +73,25 @@ def _user(runtime: Runtime, name: str) -> User | None:
 
 def _signed_in(client: TestClient) -> bool:
     return client.get("/queue", follow_redirects=False).status_code == 200
+
+
+def _audit_seq(runtime: Runtime) -> int:
+    with runtime.store.read() as session:
+        return session.exec(select(func.max(AuditEvent.seq))).one() or 0
+
+
+def _events_since(runtime: Runtime, seq: int) -> list[AuditEvent]:
+    with runtime.store.read() as session:
+        return list(session.exec(select(AuditEvent).where(AuditEvent.seq > seq).order_by(col(AuditEvent.seq))).all())
+
+
+def _edit_mapping(mapping: Path, old: str, new: str) -> None:
+    text = mapping.read_text()
+    assert old in text
+    mapping.write_text(text.replace(old, new))
+
+
+PAYMENTS_REVIEWER = "group: payments\n    role: reviewer\n    queues: [finance]"
 
 
 def test_a_person_in_a_mapped_group_signs_in_with_that_groups_role_and_queues(
@@ -238,3 +259,129 @@ def test_an_answer_naming_another_issuer_is_refused(client: TestClient, runtime:
     answer = client.get(f"{path}?{mixed_up}", follow_redirects=False)
     assert answer.status_code == 403 and "issuer mismatch" in answer.text
     assert not client.cookies.get(SESSION_COOKIE) and _user(runtime, "rita") is None
+
+
+@pytest.mark.parametrize("first", ["page", "api"])
+def test_a_mapping_edit_that_leaves_a_signed_in_person_without_a_role_refuses_their_very_next_request(
+    new_client: Any, runtime: Runtime, idp: Idp, mapping: Path, first: str
+) -> None:
+    laptop, phone = new_client(), new_client()
+    assert through_provider(laptop, idp).status_code == 200 and _signed_in(laptop)
+    assert through_provider(phone, idp).status_code == 200
+    assert phone.get("/api/calls").status_code == 200  # the JSON API with the session cookie
+    before = _audit_seq(runtime)
+
+    _edit_mapping(mapping, PAYMENTS_REVIEWER, "group: marketing\n    role: reviewer")  # an admin edits the file
+    page, api = (laptop, phone) if first == "page" else (phone, laptop)
+    if first == "page":
+        answer = page.get("/queue", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
+        assert api.get("/api/calls").status_code == 401
+    else:
+        assert api.get("/api/calls").status_code == 401
+        answer = page.get("/queue", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
+
+    rita = _user(runtime, "rita")
+    assert rita is not None and rita.disabled and rita.disabled_by_sso
+    events = _events_since(runtime, before)
+    assert [(e.event_type, e.actor) for e in events] == [("user_disabled", "sso")]
+    assert events[0].data == {"user": "rita", "why": "no role in the mapping"}
+    with runtime.store.read() as session:
+        assert session.exec(select(WebSession).where(WebSession.user_name == "rita")).first() is None
+
+
+def test_a_mapping_edit_that_makes_a_reviewer_an_auditor_applies_at_their_next_request(
+    client: TestClient, runtime: Runtime, idp: Idp, mapping: Path
+) -> None:
+    call = hold_refund(runtime)
+    assert through_provider(client, idp).status_code == 200
+    assert 'name="reason"' in client.get(f"/calls/{call.id}").text  # a reviewer of finance may decide
+    before = _audit_seq(runtime)
+
+    _edit_mapping(mapping, PAYMENTS_REVIEWER, "group: payments\n    role: auditor")
+    packet = client.get(f"/calls/{call.id}")
+    assert packet.status_code == 200 and 'name="reason"' not in packet.text  # no decision buttons any more
+    approve = client.post(
+        f"/calls/{call.id}/approve", data={"csrf_token": csrf_of(packet.text), "args_hash": call.args_hash}
+    )
+    assert approve.status_code == 403
+    assert runtime.gateway.get_call(call.id).status == "held"  # type: ignore[union-attr]
+    rita = _user(runtime, "rita")
+    assert rita is not None and rita.role == "auditor" and rita.queues is None and not rita.disabled
+    assert [(e.event_type, e.data) for e in _events_since(runtime, before)] == [
+        ("user_role_set", {"user": "rita", "role": "auditor", "queues": None, "via": "sso"})
+    ]
+
+
+def test_a_mapping_file_broken_by_an_edit_refuses_single_sign_on_sessions_in_one_log_line_until_fixed(
+    client: TestClient, runtime: Runtime, idp: Idp, mapping: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert through_provider(client, idp).status_code == 200 and _signed_in(client)
+    good = mapping.read_text()
+    mapping.write_text(good + "  - group: [unclosed\n")
+    with caplog.at_level(logging.ERROR):
+        answer = client.get("/queue", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
+        assert client.get("/api/calls").status_code == 401
+    lines = [r for r in caplog.records if "mapping" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    assert lines[0].getMessage() == (
+        f"{mapping}: the SSO mapping is not valid YAML; single sign-on sessions are refused until it is fixed"
+    )
+    assert lines[0].exc_info is None  # one line, no traceback
+    rita = _user(runtime, "rita")
+    assert rita is not None and not rita.disabled and rita.role == "reviewer"  # refused, not disabled
+
+    mapping.write_text(good)  # fixed: the same session works again
+    assert _signed_in(client)
+
+
+def test_a_mapping_edit_does_not_enable_a_person_an_admin_disabled(
+    new_client: Any, runtime: Runtime, idp: Idp, mapping: Path
+) -> None:
+    laptop = new_client()
+    assert through_provider(laptop, idp).status_code == 200
+    runtime.people.set_disabled("rita", True, actor="ada")
+    assert not _signed_in(laptop)
+
+    _edit_mapping(mapping, PAYMENTS_REVIEWER, "group: payments\n    role: admin")
+    assert not _signed_in(laptop)
+    refused = through_provider(new_client(), idp)  # signing in again does not undo the admin either
+    assert refused.status_code == 403
+    rita = _user(runtime, "rita")
+    assert rita is not None and rita.disabled and not rita.disabled_by_sso and rita.role == "reviewer"
+
+
+def test_requests_of_a_single_sign_on_session_write_nothing_while_the_mapping_gives_the_same_role(
+    client: TestClient, runtime: Runtime, idp: Idp, mapping: Path
+) -> None:
+    assert through_provider(client, idp).status_code == 200 and _signed_in(client)
+    before = _audit_seq(runtime)
+    rita = _user(runtime, "rita")
+    with runtime.store.read() as session:
+        row = session.exec(select(WebSession).where(WebSession.user_name == "rita")).one()
+    assert row.sso_claims == {"groups": ["payments"]}  # only what the mapping reads, not the ID token
+
+    mapping.write_text(mapping.read_text() + "  - group: nobody-here\n    role: admin\n")  # changed, same grant
+    writes: list[str] = []
+
+    def count(conn: sa.Connection) -> None:
+        if not conn.get_execution_options().get("countersign_readonly"):
+            writes.append("write")
+
+    sa.event.listen(runtime.store.engine, "begin", count)
+    try:
+        for _ in range(3):
+            assert _signed_in(client)
+            assert client.get("/api/calls").status_code == 200
+    finally:
+        sa.event.remove(runtime.store.engine, "begin", count)
+    assert writes == []  # not one write transaction
+    assert _audit_seq(runtime) == before
+    assert _user(runtime, "rita").model_dump() == rita.model_dump()  # type: ignore[union-attr]
+    with runtime.store.read() as session:
+        assert (
+            session.exec(select(WebSession).where(WebSession.user_name == "rita")).one().model_dump()
+            == row.model_dump()
+        )

@@ -4,8 +4,9 @@
   HttpOnly cookie (``SameSite=Lax``: it must come back on the provider's top-level redirect to us).
 - ``GET /signin/oidc/callback`` verifies the answer, reads the claim mapping again (server/sso.py),
   and signs the person in with the role and queues it gives; no role refuses the sign-in and disables
-  an existing person at once. The session cookie is set on a small page that then moves on (meta
-  refresh): browsers that treat a whole redirect chain begun on another site as cross-site would not
+  an existing person at once. The session keeps the mapping's snapshot of the claims, so each request
+  applies the mapping file as it is then (web/auth.py). The session cookie is set on a small page that
+  then moves on (meta refresh): browsers that treat a whole redirect chain begun on another site as cross-site would not
   send a ``SameSite=Strict`` cookie on a redirect's next hop.
 """
 
@@ -76,29 +77,32 @@ async def callback(request: Request, pages: Pages) -> Response:
         logger.warning("single sign-on refused: %s", exc)
         return _refused(pages, request, f"Sign-in refused: {exc}.")
     try:
-        person = await anyio.to_thread.run_sync(_person_for, pages, claims)
+        person, snapshot = await anyio.to_thread.run_sync(_person_for, pages, claims)
     except (SsoConfigError, PeopleError) as exc:
         logger.warning("single sign-on refused: %s", exc)
         return _refused(pages, request, f"Sign-in refused: {exc}.")
     if person is None:
         return _refused(pages, request, "Your account has no role in Countersign. Ask an admin to add you.")
-    return await anyio.to_thread.run_sync(_signed_in, pages, request, person, pending.next)
+    return await anyio.to_thread.run_sync(_signed_in, pages, request, person, snapshot, pending.next)
 
 
-def _person_for(pages: PagesContext, claims: dict[str, Any]) -> Person | None:
+def _person_for(pages: PagesContext, claims: dict[str, Any]) -> tuple[Person | None, dict[str, Any]]:
     mapping = load_mapping(pages.settings.oidc_mapping)  # read again at every sign-in
     email = claims.get("email") if claims.get("email_verified") is True else None
-    return pages.people.sso_sign_in(
+    person = pages.people.sso_sign_in(
         f"{claims['iss']} {claims['sub']}",
         mapping.name_candidates(claims),
         mapping.grant(claims),
         email=email if isinstance(email, str) else None,
     )
+    return person, dict(mapping.snapshot(claims))
 
 
-def _signed_in(pages: PagesContext, request: Request, person: Person, next_path: str) -> Response:
+def _signed_in(
+    pages: PagesContext, request: Request, person: Person, snapshot: dict[str, Any], next_path: str
+) -> Response:
     cookie = pages.session_cookie(request.url.scheme)
-    token = pages.sessions.start(person.name, replacing=request.cookies.get(cookie), sso=True)
+    token = pages.sessions.start(person.name, replacing=request.cookies.get(cookie), sso=True, sso_claims=snapshot)
     address = client_address(
         request.client.host if request.client else None, request.headers.get("x-forwarded-for"), pages.proxies
     )
