@@ -131,7 +131,8 @@ def free_port() -> int:
 
 def loopback_socket() -> socket.socket:
     """A socket bound to a free loopback port: hand it to ``serving`` once you know the URL's port."""
-    sock = socket.socket()
+    # Saying IPPROTO_TCP lets asyncio turn Nagle off on accepted connections (see server/cli/serve.py).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     return sock
 
