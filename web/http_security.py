@@ -122,7 +122,7 @@ class HttpSecurity:
             # The app's own 500 is sent by Starlette's outermost middleware, outside this one, without
             # our headers; answer it here instead. Re-raised so that middleware still logs it.
             if not started and scope["type"] == "http":
-                await _error(500, "internal server error")(scope, receive, send_secured)
+                await _closing_500()(scope, receive, send_secured)
             raise
 
     def _refusal(self, headers: Headers) -> Response | None:
@@ -171,6 +171,14 @@ class HttpSecurity:
         return _error(413, f"the request body is larger than {self.max_body_bytes} bytes", limit=self.max_body_bytes)
 
 
+def _closing_500() -> Response:
+    """The opaque 500. It says ``Connection: close``: the server drops the connection after an unhandled
+    error, and a client that reused it for its next request would meet a reset instead of an answer."""
+    response = _error(500, "internal server error")
+    response.headers["Connection"] = "close"
+    return response
+
+
 def _error(status: int, detail: str, **extra: object) -> Response:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
@@ -202,7 +210,7 @@ def _with_security_headers(send: Send, nonce: CspNonce) -> Send:
 async def internal_error(request: Request, exc: Exception) -> Response:
     """The last resort: log the traceback, answer an opaque JSON 500."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error(500, "internal server error")
+    return _closing_500()
 
 
 async def unstorable_input(request: Request, exc: Exception) -> Response:

@@ -276,6 +276,7 @@ async def test_api_and_health_answers_carry_security_headers_and_errors_leak_not
     assert health.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in health.headers["content-security-policy"]
     assert crashed.status_code == 500
+    assert crashed.headers["connection"] == "close"  # the server drops it: the next request needs a new one
     assert crashed.json() == {"detail": "internal server error"}
     assert "secret" not in crashed.text
     assert after.status_code == 200
