@@ -20,12 +20,14 @@ import pytest
 from server.agent_profiles import AgentProfiles
 from server.runtime import Runtime
 from tests.conftest import REPO
-from tests.mcp.support import EXPORT, make_runtime, make_settings, refund, serving
+from tests.mcp.support import EXPORT, NODE, make_runtime, make_settings, refund, serving
 from tools.backoffice import ids
 from web.app import create_app
 
 CLIENTS_PYTHON = REPO / ".clients-venv" / "bin" / "python"
-INSPECTOR = REPO / "node_modules" / "@modelcontextprotocol" / "inspector" / "cli" / "build" / "cli.js"
+INSPECTOR = (
+    REPO / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients" / "launcher" / "build" / "index.js"
+)
 HERE = Path(__file__).parent
 CLIENT_TIMEOUT = 10
 INLINE_WAIT = 2
@@ -108,3 +110,46 @@ def test_langchain_mcp_adapters_tools_get_results_a_tool_error_and_a_held_answer
     assert "Refused by policy" in out["blocked"]["text"] and "Do not retry" in out["blocked"]["text"]
     assert "waiting for a person's approval" in out["held"]["text"]
     assert json.loads(final["text"])["amount"] == "400.00"
+
+
+def _inspector(url: str, token: str, *args: str) -> dict[str, Any]:
+    """`npx @modelcontextprotocol/inspector --cli URL --header ... --method ...`: one JSON answer on stdout."""
+    done = subprocess.run(
+        [NODE, str(INSPECTOR), "--cli", f"{url}/mcp", "--header", f"Authorization: Bearer {token}", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+    return dict(json.loads(done.stdout))
+
+
+@pytest.mark.skipif(not (Path(NODE).exists() and INSPECTOR.exists()), reason="run `make node-deps` first")
+def test_mcp_inspector_cli_lists_tools_gets_a_result_and_a_held_answer_then_the_approved_result(
+    gateway: tuple[Runtime, str, str, str],
+) -> None:
+    runtime, url, token, person = gateway
+    listed = _inspector(url, token, "--method", "tools/list")
+    allowed = _inspector(
+        url,
+        token,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "get_customer",
+        "--tool-arg",
+        f"customer_id={ids.REFUND_CUSTOMER_ID}",
+    )
+    pairs = [f"{key}={value}" for key, value in refund(400.0).items()]
+    held = _inspector(url, token, "--method", "tools/call", "--tool-name", "issue_refund", "--tool-arg", *pairs)
+    call_id = held["structuredContent"]["call_id"]
+    _approve(runtime, url, person, call_id)
+    final = _inspector(
+        url, token, "--method", "tools/call", "--tool-name", "await_decision", "--tool-arg", f"call_id={call_id}"
+    )
+
+    assert {"get_customer", "issue_refund", "await_decision"} <= {tool["name"] for tool in listed["tools"]}
+    assert not allowed.get("isError") and ids.REFUND_CUSTOMER_ID in json.dumps(allowed["structuredContent"])
+    assert not held.get("isError") and held["structuredContent"]["status"] == "pending_approval"
+    assert not final.get("isError") and final["structuredContent"]["amount"] == "400.00"
