@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CLIENTS_STAMP := .clients-venv/.installed
 
 .PHONY: run test test-slow lint typecheck check bench bench-proxy node-deps clean image-test
 
@@ -20,16 +21,22 @@ $(NODE_STAMP): package.json package-lock.json
 
 node-deps: $(NODE_STAMP)
 
+# fastmcp and langchain-mcp-adapters (tests/clients) need mcp<2, which cannot share .venv: their own virtualenv.
+$(CLIENTS_STAMP): tests/clients/requirements.txt
+	$(PYTHON) -m venv .clients-venv
+	.clients-venv/bin/pip install -q -r tests/clients/requirements.txt
+	touch $@
+
 run: $(STAMP)
 	$(BIN)/countersign demo
 
 # Two workers: most tests wait on processes, sockets and databases, so two share this 2-core machine well.
 TEST_WORKERS ?= 2
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(CLIENTS_STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
 
-test-slow: $(STAMP) $(NODE_STAMP)
+test-slow: $(STAMP) $(NODE_STAMP) $(CLIENTS_STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m slow
 
 lint: $(STAMP)
@@ -58,4 +65,4 @@ image-test:
 	tests/fleet/image_test.sh
 
 clean:
-	rm -rf $(VENV) node_modules countersign.db*
+	rm -rf $(VENV) .clients-venv node_modules countersign.db*
