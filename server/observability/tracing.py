@@ -106,7 +106,7 @@ async def traced_call(tool: str, meta: Mapping[str, Any], call: Awaitable[T]) ->
     attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool, "mcp.method.name": "tools/call"}
     with tracer().start_as_current_span(f"execute_tool {tool}", context=parent, attributes=attributes) as span:
         result = await call
-        if getattr(result, "isError", False) or getattr(result, "is_error", False):
+        if getattr(result, "is_error", False):  # a CallToolResult (mcp 2's name; isError is its wire alias)
             span.set_status(Status(StatusCode.ERROR))
         return result
 

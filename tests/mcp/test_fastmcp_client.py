@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import fastmcp
 import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
@@ -22,6 +23,9 @@ from tools.backoffice import ids
 from web.app import create_app
 
 AGENT = "fastmcp-bot"
+# Importing fastmcp puts camelCase shims on the MCP SDK's own classes (process-wide): off, so the other
+# tests in this process see the SDK as it is.
+fastmcp.settings.mcp_camelcase_compat = False
 
 
 def _client(url: str, token: str, *, timeout: float) -> Client[Any]:
