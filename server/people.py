@@ -70,6 +70,14 @@ def person_from_user(user: User) -> Person:
     return Person(name=user.name, role=role, queues=queues)
 
 
+def holds_grant(user: User, grant: Grant | None) -> bool:
+    """Whether an enabled user already has exactly the role and queues a single-sign-on ``grant`` gives."""
+    if grant is None or user.disabled:
+        return False
+    queues = sorted(grant.queues) if grant.queues is not None else None
+    return user.role == grant.role and user.queues == queues
+
+
 def token_hash(token: str) -> str:
     return sha256_hex(token)
 
@@ -361,8 +369,8 @@ class People:
             return None
         if user.disabled and not user.disabled_by_sso:
             return None  # an admin disabled them; only `user enable` undoes that
-        queues = sorted(grant.queues) if grant.queues is not None else None
-        if user.role != grant.role or user.queues != queues or user.disabled:
+        if not holds_grant(user, grant):
+            queues = sorted(grant.queues) if grant.queues is not None else None
             user.role, user.queues = grant.role, queues
             user.disabled = user.disabled_by_sso = False
             session.add(user)

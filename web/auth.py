@@ -47,8 +47,8 @@ from sqlmodel import col, delete, func, select
 
 from server.config import Settings
 from server.lifecycle.actors import Person
-from server.people import People, person_from_user
-from server.sso import Grant, MappingFile, SsoConfigError
+from server.people import People, holds_grant, person_from_user
+from server.sso import MappingFile, SsoConfigError
 from server.store.db import Store
 from server.store.models import LoginAttempt, User, WebSession
 
@@ -181,7 +181,7 @@ class Sessions:
             except SsoConfigError:
                 return None  # fail closed; MappingFile logged it once. The session resumes once it is fixed.
             grant = mapping.grant(row.sso_claims)
-            if not _holds(user, grant):
+            if not holds_grant(user, grant):
                 person = self.people.apply_sso_grant(user.sso_subject, grant)
                 if person is None:
                     self._drop(key)
@@ -212,14 +212,6 @@ class Sessions:
     def _drop(self, key: str) -> None:
         with self.store.write() as session:
             session.exec(delete(WebSession).where(col(WebSession.id) == key))
-
-
-def _holds(user: User, grant: Grant | None) -> bool:
-    """Whether an enabled user already has exactly the role and queues ``grant`` gives."""
-    if grant is None:
-        return False
-    queues = sorted(grant.queues) if grant.queues is not None else None
-    return user.role == grant.role and user.queues == queues
 
 
 def person_of(user: User | None) -> Person | None:
