@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from server.agent_profiles import AgentProfiles
 from server.runtime import Runtime
 from tests.conftest import REPO
-from tests.mcp.support import EXPORT, make_runtime, make_settings, refund, serving
+from tests.mcp.support import EXPORT, approve_over_api, make_runtime, make_settings, refund, serving
 from tools.backoffice import ids
 from web.app import create_app
 
@@ -60,25 +59,13 @@ def _client(script: str, url: str, token: str, mode: str, extra: str) -> dict[st
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _approve(runtime: Runtime, url: str, person: str, call_id: str) -> None:
-    seen = runtime.gateway.get_call(call_id)
-    assert seen is not None
-    approved = httpx2.post(
-        f"{url}/api/calls/{call_id}/approve",
-        json={"args_hash": seen.args_hash, "override_reason": "checked the preview's warning"},
-        headers={"Authorization": f"Bearer {person}"},
-        timeout=10,
-    )
-    assert approved.status_code == 200, approved.text
-
-
 def test_fastmcp_client_gets_results_a_blocked_error_and_a_held_answer_then_the_approved_result(
     gateway: tuple[Runtime, str, str, str],
 ) -> None:
     runtime, url, token, person = gateway
     out = _client("fastmcp_client.py", url, token, "calls", ARGS)
     held = out["held"]["structured"]
-    _approve(runtime, url, person, held["call_id"])
+    approve_over_api(runtime, url, person, held["call_id"])
     final = _client("fastmcp_client.py", url, token, "await", held["call_id"])["final"]
 
     assert {"get_customer", "issue_refund", "bulk_export_customer_data", "await_decision"} <= set(out["tools"])
@@ -96,7 +83,7 @@ def test_langchain_mcp_adapters_tools_get_results_a_tool_error_and_a_held_answer
     out = _client("langchain_client.py", url, token, "calls", ARGS)
     found = re.search(r"/calls/([0-9a-f]{32})", out["held"].get("text", ""))
     assert found, out["held"]
-    _approve(runtime, url, person, found[1])
+    approve_over_api(runtime, url, person, found[1])
     final = _client("langchain_client.py", url, token, "await", found[1])["final"]
 
     assert {"get_customer", "issue_refund", "bulk_export_customer_data", "await_decision"} <= set(out["tools"])

@@ -242,3 +242,16 @@ def run_cli(database_url: str, *args: str, stdin: str | None = None) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def approve_over_api(runtime: Runtime, url: str, person_token: str, call_id: str) -> None:
+    """A reviewer approves ``call_id`` through the JSON API, as their scripts do (the preview's hash, a reason)."""
+    call = runtime.gateway.get_call(call_id)
+    assert call is not None
+    answer = httpx2.post(
+        f"{url}/api/calls/{call_id}/approve",
+        json={"args_hash": call.args_hash, "override_reason": "checked the preview's warning"},
+        headers={"Authorization": f"Bearer {person_token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text

@@ -8,14 +8,12 @@ import json
 from typing import Any
 
 import anyio
-import httpx2
 import sqlalchemy as sa
 from sqlmodel import select
 
-from server.runtime import Runtime
 from server.store.models import AuditEvent
 from tests.conftest import REPO
-from tests.mcp.support import NODE, make_runtime, make_settings, serving
+from tests.mcp.support import NODE, approve_over_api, make_runtime, make_settings, serving
 from web.app import create_app
 
 SCRIPT = REPO / "tests" / "mcp" / "ts_tasks.mjs"
@@ -44,18 +42,6 @@ class Script:
         await self.process.stdin.drain()
 
 
-def _approve(runtime: Runtime, url: str, person_token: str, call_id: str) -> None:
-    call = runtime.gateway.get_call(call_id)
-    assert call is not None
-    answer = httpx2.post(
-        f"{url}/api/calls/{call_id}/approve",
-        json={"args_hash": call.args_hash, "override_reason": "checked the preview's warning"},
-        headers={"Authorization": f"Bearer {person_token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-
-
 async def test_the_typescript_task_client_gets_tasks_for_held_calls_and_only_its_own(database_url: str) -> None:
     settings = make_settings(database_url, inline_wait_seconds=0.3)
     runtime = make_runtime(settings)
@@ -80,12 +66,12 @@ async def test_the_typescript_task_client_gets_tasks_for_held_calls_and_only_its
             try:
                 listed = await script.read("listed")
                 created = await script.read("created")
-                await anyio.to_thread.run_sync(_approve, runtime, url, person, created["task"]["taskId"])
+                await anyio.to_thread.run_sync(approve_over_api, runtime, url, person, created["task"]["taskId"])
                 await script.go()
                 approved = await script.read("approved")
                 cancelled = await script.read("cancelled")
                 for_approval = await script.read("created-for-approval")
-                await anyio.to_thread.run_sync(_approve, runtime, url, person, for_approval["task"]["taskId"])
+                await anyio.to_thread.run_sync(approve_over_api, runtime, url, person, for_approval["task"]["taskId"])
                 await script.go()
                 after_approval = await script.read("cancel-after-approval")
                 isolation = await script.read("isolation")
