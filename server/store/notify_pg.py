@@ -5,11 +5,15 @@
 
 Each process keeps two connections of its own:
 
-- a **listener** (``LISTEN countersign_calls``, ``application_name`` ``countersign-listen-<pid>``) that
+- a **listener** (``LISTEN countersign_calls_<schema hash>``, ``application_name``
+  ``countersign-listen-<pid>``) that
   publishes other processes' changes on the local :class:`~server.lifecycle.waiting.ChangeBus` as
   ``remote``, so an agent waiting here hears at once of a decision made on another instance;
 - a **sender** that, right after this process commits a change (the bus's local publish), runs
   ``pg_notify`` with ``"<origin> <status> <call id>"``.
+
+The channel is named after the connection's ``search_path``: deployments that share one PostgreSQL
+database in schemas of their own never hear each other's changes.
 
 A notification is a latency hint, never the truth: the waiter reads the row it names, and polling
 stays the safety net. Lost hints (the process died between commit and notify, the listener was
@@ -20,6 +24,7 @@ when it is back, every waiter reads its call once more, for what was announced w
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import queue
@@ -50,6 +55,13 @@ def libpq_url(database_url: str) -> str | None:
     if url.get_backend_name() != "postgresql":
         return None
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def channel_of(conn: psycopg.Connection) -> str:
+    """The channel of the schema this connection works in (its ``search_path``), as an identifier."""
+    row = conn.execute("SELECT current_setting('search_path')").fetchone()
+    path = str(row[0]) if row is not None else ""
+    return f"{CHANNEL}_{hashlib.sha256(path.encode()).hexdigest()[:16]}"
 
 
 def listener_name(pid: int | None = None) -> str:
@@ -101,6 +113,7 @@ class ChangeFeed:
 
     def _send(self) -> None:
         conn: psycopg.Connection | None = None
+        channel = CHANNEL
         try:
             while not self._stop.is_set():
                 first = self._outgoing.get()
@@ -110,8 +123,9 @@ class ChangeFeed:
                 try:
                     if conn is None or conn.closed:
                         conn = self._connect("countersign-notify")
+                        channel = channel_of(conn)
                     # One statement, one round trip, however many changes queued up meanwhile.
-                    conn.execute("SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (CHANNEL, batch))
+                    conn.execute("SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (channel, batch))
                 except psycopg.Error as exc:
                     # Dropped, not retried: the waiters' polling delivers these changes anyway.
                     logger.warning("could not announce %d change(s) to other instances: %s", len(batch), _line(exc))
@@ -141,9 +155,10 @@ class ChangeFeed:
         while not self._stop.is_set():
             try:
                 with self._connect(listener_name()) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    channel = channel_of(conn)
+                    conn.execute(f"LISTEN {channel}")  # letters, digits and _ only (channel_of)
                     self.bus.set_remote_live(True)
-                    logger.info("listening for other instances' decisions (PostgreSQL LISTEN %s)", CHANNEL)
+                    logger.info("listening for other instances' decisions (PostgreSQL LISTEN %s)", channel)
                     delay = self.retry_seconds
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=LISTEN_TICK_SECONDS):

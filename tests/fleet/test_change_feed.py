@@ -125,3 +125,25 @@ def test_many_changes_queued_at_once_all_arrive(feeds: tuple[ChangeBus, ChangeBu
         a_bus.publish(call_id, status)
 
     assert sorted(heard_on_b.next() for _ in sent) == sorted(sent)
+
+
+def test_deployments_in_separate_schemas_of_one_database_do_not_hear_each_other() -> None:
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    buses = {schema: ChangeBus() for schema in ("deploy_a", "deploy_b")}
+    feeds = [
+        ChangeFeed(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}", bus, retry_seconds=0.05).start()
+        for schema, bus in buses.items()
+    ]
+    same_schema = ChangeBus()  # a second instance of deployment A: it must still hear A
+    feeds.append(ChangeFeed(f"{POSTGRES_URL}{sep}options=-csearch_path%3Ddeploy_a", same_schema).start())
+    try:
+        assert _until(lambda: all(bus.remote_live for bus in (*buses.values(), same_schema)))
+        heard_on_b, heard_on_a_too = Heard(buses["deploy_b"]), Heard(same_schema)
+        buses["deploy_a"].publish("call-a", "approved")
+        assert heard_on_a_too.next() == ("call-a", "approved")
+        buses["deploy_b"].publish("call-b", "approved")  # B hears its own, and nothing of A's before it
+        assert heard_on_b.next() == ("call-b", "approved")
+        assert heard_on_a_too.empty()
+    finally:
+        for feed in feeds:
+            feed.close()
