@@ -14,7 +14,7 @@ so a leaked database does not leak live sessions.
 - A single-sign-on session keeps a snapshot of the claims the mapping reads (``sso_claims``), and every
   request applies the mapping file as it is now to it (``MappingFile``: re-read only when the file
   changed), so a mapping edit takes effect at each person's next request: a new role or queues are
-  written (``People.apply_sso_grant``), no role disables them and ends the session at once. A mapping
+  written (``SsoAccounts.apply_grant``), no role disables them and ends the session at once. A mapping
   file that no longer loads refuses single-sign-on sessions (fail closed) until it is fixed.
 - A single-sign-on session also ends ``sso_recheck`` after the identity provider last vouched for the
   person: the next page goes back through the provider (silently while its own session lasts), which
@@ -47,8 +47,9 @@ from sqlmodel import col, delete, func, select
 
 from server.config import Settings
 from server.lifecycle.actors import Person
-from server.people import People, holds_grant, person_from_user
+from server.people import person_from_user
 from server.sso import MappingFile, SsoConfigError
+from server.sso_accounts import SsoAccounts, holds_grant
 from server.store.db import Store
 from server.store.models import LoginAttempt, User, WebSession
 
@@ -93,7 +94,6 @@ class Sessions:
         absolute: timedelta,
         sso_recheck: timedelta = timedelta(minutes=5),
         sso_mapping: MappingFile | None = None,
-        people: People | None = None,
     ) -> None:
         self.store = store
         self.idle = idle
@@ -101,23 +101,16 @@ class Sessions:
         self.sso_recheck = sso_recheck
         # Applied again at each request to sessions that kept a claims snapshot (no mapping: nobody has a role).
         self.sso_mapping = sso_mapping or MappingFile(None)
-        self._people = people
-
-    @property
-    def people(self) -> People:
-        if self._people is None:
-            self._people = People(store=self.store)
-        return self._people
+        self.sso_accounts = SsoAccounts(store)
 
     @classmethod
-    def from_settings(cls, store: Store, settings: Settings, *, people: People | None = None) -> Sessions:
+    def from_settings(cls, store: Store, settings: Settings) -> Sessions:
         return cls(
             store,
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours),
             sso_recheck=timedelta(minutes=settings.oidc_recheck_minutes),
             sso_mapping=MappingFile(settings.oidc_mapping),
-            people=people,
         )
 
     def start(
@@ -182,7 +175,7 @@ class Sessions:
                 return None  # fail closed; MappingFile logged it once. The session resumes once it is fixed.
             grant = mapping.grant(row.sso_claims)
             if not holds_grant(user, grant):
-                person = self.people.apply_sso_grant(user.sso_subject, grant)
+                person = self.sso_accounts.apply_grant(user.sso_subject, grant)
                 if person is None:
                     self._drop(key)
                     return None

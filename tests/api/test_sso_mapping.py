@@ -1,4 +1,4 @@
-"""The SSO claim mapping (server/sso.py) and signing in as an identity-provider account (People.sso_sign_in)."""
+"""The SSO claim mapping (server/sso.py) and signing in as an identity-provider account (server/sso_accounts.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from server.config import Settings
 from server.people import People, PeopleError
 from server.sso import Grant, MappingFile, SsoConfigError, load_mapping
+from server.sso_accounts import SsoAccounts
 from server.store.db import Store
 from server.store.models import AuditEvent, User
 
@@ -84,27 +85,29 @@ def test_without_a_mapping_nobody_gets_a_role() -> None:
 
 
 def test_a_first_sign_in_creates_the_person_and_later_ones_follow_the_mapping(people: People) -> None:
-    person = people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", frozenset({"payments"})), email="Rita@Example.com")
+    person = SsoAccounts(people.store).sign_in(
+        SUBJECT, ["rita"], Grant("reviewer", frozenset({"payments"})), email="Rita@Example.com"
+    )
     assert person is not None and person.name == "rita" and person.queues == frozenset({"payments"})
     user = people.get_user("rita")
     assert user is not None and user.email == "rita@example.com" and user.password_hash is None
     # A renamed account at the provider keeps its name here (the audit trail names it).
-    again = people.sso_sign_in(SUBJECT, ["rita.renamed"], Grant("admin", None))
+    again = SsoAccounts(people.store).sign_in(SUBJECT, ["rita.renamed"], Grant("admin", None))
     assert again is not None and again.name == "rita" and again.role == "admin"
 
 
 def test_no_role_disables_the_person_and_a_role_again_enables_them(people: People) -> None:
-    people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
-    assert people.sso_sign_in(SUBJECT, ["rita"], None) is None
+    SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
+    assert SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], None) is None
     assert people.get_user("rita").disabled  # type: ignore[union-attr]
-    assert people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", None)) is not None
+    assert SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("reviewer", None)) is not None
     assert not people.get_user("rita").disabled  # type: ignore[union-attr]
 
 
 def test_an_admin_disable_is_not_undone_by_signing_in(people: People) -> None:
-    people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
+    SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
     people.set_disabled("rita", True)
-    assert people.sso_sign_in(SUBJECT, ["rita"], Grant("admin", None)) is None
+    assert SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("admin", None)) is None
     user = people.get_user("rita")
     assert user is not None and user.disabled and user.role == "reviewer"
 
@@ -112,22 +115,22 @@ def test_an_admin_disable_is_not_undone_by_signing_in(people: People) -> None:
 def test_a_provider_account_never_takes_a_local_persons_name(people: People) -> None:
     people.create_user("ada", "admin", password="ada-long-password")
     with pytest.raises(PeopleError, match="ada"):
-        people.sso_sign_in(SUBJECT, ["ada"], Grant("admin", None))
+        SsoAccounts(people.store).sign_in(SUBJECT, ["ada"], Grant("admin", None))
     assert people.get_user("ada").sso_subject is None  # type: ignore[union-attr]
 
 
 def test_a_person_without_a_role_is_not_created(people: People) -> None:
-    assert people.sso_sign_in(SUBJECT, ["rita"], None) is None
+    assert SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], None) is None
     assert people.get_user("rita") is None
 
 
 def test_a_name_that_is_not_an_identifier_falls_back_to_the_next_claim(people: People) -> None:
-    person = people.sso_sign_in(SUBJECT, ["Rita Smith", "rita@example.com"], Grant("auditor", None))
+    person = SsoAccounts(people.store).sign_in(SUBJECT, ["Rita Smith", "rita@example.com"], Grant("auditor", None))
     assert person is not None and person.name == "rita@example.com" and not person.may_decide
 
 
 def test_a_sso_person_has_no_password_to_reset(people: People) -> None:
-    people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
+    SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
     with pytest.raises(PeopleError, match="single sign-on"):
         people.reset_password("rita")
 
@@ -208,29 +211,29 @@ def test_a_mapping_file_broken_by_an_edit_fails_closed_and_says_so_once_per_vers
 
 
 def test_applying_a_grant_sets_role_and_queues_and_writes_only_a_change(people: People) -> None:
-    people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", frozenset({"payments"})))
+    SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("reviewer", frozenset({"payments"})))
     set_before = _events(people, "user_role_set")
-    same = people.apply_sso_grant(SUBJECT, Grant("reviewer", frozenset({"payments"})))
+    same = SsoAccounts(people.store).apply_grant(SUBJECT, Grant("reviewer", frozenset({"payments"})))
     assert same is not None and same.queues == frozenset({"payments"})
     assert _events(people, "user_role_set") == set_before  # nothing changed, nothing audited
-    auditor = people.apply_sso_grant("rita", Grant("auditor", None))  # by name too
+    auditor = SsoAccounts(people.store).apply_grant("rita", Grant("auditor", None))  # by name too
     assert auditor is not None and auditor.role == "auditor"
     assert _events(people, "user_role_set") == set_before + 1
-    assert people.apply_sso_grant(SUBJECT, None) is None
+    assert SsoAccounts(people.store).apply_grant(SUBJECT, None) is None
     user = people.get_user("rita")
     assert user is not None and user.disabled and user.disabled_by_sso
-    assert people.apply_sso_grant(SUBJECT, Grant("reviewer", None)) is not None  # enabled again
-    assert people.apply_sso_grant("nobody", Grant("admin", None)) is None
+    assert SsoAccounts(people.store).apply_grant(SUBJECT, Grant("reviewer", None)) is not None  # enabled again
+    assert SsoAccounts(people.store).apply_grant("nobody", Grant("admin", None)) is None
 
 
 def test_a_grant_never_touches_a_local_account_or_enables_a_person_an_admin_disabled(people: People) -> None:
     people.create_user("ada", "reviewer", password="correct horse battery")
-    assert people.apply_sso_grant("ada", Grant("admin", None)) is None
+    assert SsoAccounts(people.store).apply_grant("ada", Grant("admin", None)) is None
     ada = people.get_user("ada")
     assert ada is not None and ada.role == "reviewer"
-    people.sso_sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
+    SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], Grant("reviewer", None))
     people.set_disabled("rita", True)
-    assert people.apply_sso_grant(SUBJECT, Grant("admin", None)) is None
+    assert SsoAccounts(people.store).apply_grant(SUBJECT, Grant("admin", None)) is None
     rita = people.get_user("rita")
     assert rita is not None and rita.disabled and not rita.disabled_by_sso and rita.role == "reviewer"
 
@@ -258,7 +261,7 @@ def _in_threads(*calls: Any) -> list[Any]:
 
 def test_two_simultaneous_first_sign_ins_of_one_account_sign_in_as_one_person(people: People) -> None:
     grant = Grant("reviewer", frozenset({"payments"}))
-    results = _in_threads(*[lambda: people.sso_sign_in(SUBJECT, ["rita"], grant)] * 2)
+    results = _in_threads(*[lambda: SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], grant)] * 2)
     assert [getattr(r, "name", r) for r in results] == ["rita", "rita"]
     assert [u.name for u in _users(people)] == ["rita"]
     assert _events(people, "user_created") == 1
@@ -280,7 +283,9 @@ def test_a_first_sign_in_that_loses_the_race_to_create_the_account(people: Peopl
     def winner_commits_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.startswith("INSERT INTO app_user") and not fired.is_set():
             fired.set()
-            thread = threading.Thread(target=lambda: won.append(people.sso_sign_in(winner, ["rita"], grant)))
+            thread = threading.Thread(
+                target=lambda: won.append(SsoAccounts(people.store).sign_in(winner, ["rita"], grant))
+            )
             thread.start()
             thread.join(timeout=30)
             assert not thread.is_alive()
@@ -289,9 +294,9 @@ def test_a_first_sign_in_that_loses_the_race_to_create_the_account(people: Peopl
     try:
         if outcome == "is refused":
             with pytest.raises(PeopleError, match="another account took the same name"):
-                people.sso_sign_in(SUBJECT, ["rita"], grant)
+                SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], grant)
         else:
-            person = people.sso_sign_in(SUBJECT, ["rita"], grant)
+            person = SsoAccounts(people.store).sign_in(SUBJECT, ["rita"], grant)
             assert person is not None and person.name == "rita"
     finally:
         sa.event.remove(people.store.engine, "before_cursor_execute", winner_commits_first)

@@ -54,7 +54,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people=runtime.people,
         settings=runtime.settings,
         office=runtime.office,
-        sessions=Sessions.from_settings(runtime.store, runtime.settings, people=runtime.people),
+        sessions=Sessions.from_settings(runtime.store, runtime.settings),
         throttle=Throttle(runtime.store),
         templates=make_templates(),
         live=LiveFeed(runtime.gateway.bus),

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from server.lifecycle.actors import Person
 from server.people import PeopleError
 from server.sso import SsoConfigError, load_mapping
+from server.sso_accounts import SsoAccounts
 from web.client_address import client_address
 from web.oidc import OidcError, PendingSignIn
 from web.pages.context import PagesContext
@@ -89,7 +90,7 @@ async def callback(request: Request, pages: Pages) -> Response:
 def _person_for(pages: PagesContext, claims: dict[str, Any]) -> tuple[Person | None, dict[str, Any]]:
     mapping = load_mapping(pages.settings.oidc_mapping)  # read again at every sign-in
     email = claims.get("email") if claims.get("email_verified") is True else None
-    person = pages.people.sso_sign_in(
+    person = SsoAccounts(pages.people.store).sign_in(
         f"{claims['iss']} {claims['sub']}",
         mapping.name_candidates(claims),
         mapping.grant(claims),
