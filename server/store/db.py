@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from server.store.engine import make_engine
 from server.store.raw import RawTable, RawTransaction, placeholders
+from server.store.thread_readers import ThreadReaders
 from server.store.types import utcnow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -95,6 +96,8 @@ class Store:
         self.engine = engine
         self.clock = clock
         self._raw_tables: dict[str, RawTable] = {}
+        # SQLite: the reads made on every call use a connection per thread, not the pool (thread_readers.py).
+        self._readers = ThreadReaders(engine) if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow, migrate_schema: bool = True) -> Store:
@@ -173,27 +176,32 @@ class Store:
             raise UnstorableInput(UnstorableInput.message) from exc
 
     def fetch_raw(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        """Rows of one read, straight through a pooled DBAPI cursor (``?`` placeholders).
+        """Rows of one read, straight through a DBAPI cursor (``?`` placeholders).
 
-        For lookups on every call (overrides): ten times cheaper than a Session, same pool, no ORM.
+        For lookups on every call (token liveness, overrides): ten times cheaper than a Session, no ORM;
+        on SQLite through this thread's own connection, elsewhere through the pool.
         """
         sql = placeholders(sql, self.engine.dialect)
-        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        dbapi = self.engine.dialect.loaded_dbapi
+        readers = self._readers
         try:
-            conn = self.engine.raw_connection()
-        except (sa.exc.DBAPIError, dbapi_error) as exc:
+            conn = readers.connection() if readers is not None else self.engine.raw_connection()
+        except (sa.exc.DBAPIError, dbapi.Error) as exc:
             raise StoreUnavailable(f"database unavailable: {exc}") from exc
         try:
             cursor = conn.cursor()
             cursor.execute(sql, params)
             rows = [tuple(row) for row in cursor.fetchall()]
             cursor.close()
-        except self.engine.dialect.loaded_dbapi.DataError as exc:  # the parameters, not the database, are at fault
+        except dbapi.DataError as exc:  # the parameters, not the database, are at fault
             raise UnstorableInput(UnstorableInput.message) from exc
-        except dbapi_error as exc:
+        except dbapi.Error as exc:
+            if readers is not None:
+                readers.forget()  # whatever broke it, the next read starts on a fresh connection
             raise StoreUnavailable(f"database unavailable: {exc}") from exc
         finally:
-            conn.close()
+            if readers is None:
+                conn.close()
         return rows
 
     @property
@@ -214,6 +222,8 @@ class Store:
         return True
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         self.engine.dispose()
 
 
