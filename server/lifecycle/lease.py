@@ -111,12 +111,12 @@ class Heartbeat:
     def _loop(self) -> None:
         while True:
             with self._lock:
-                if not self._mine:
+                if not self._mine or self.store.closed:
                     self._thread = None
                     return
                 self._wake.wait(timeout=self.leases.heartbeat)
                 tokens = list(self._mine)
-            if tokens:
+            if tokens and not self.store.closed:  # a closed store's process is done with the database
                 self.renew(tokens)
 
     def renew(self, tokens: list[str]) -> None:

@@ -98,6 +98,7 @@ class Store:
         self._raw_tables: dict[str, RawTable] = {}
         # SQLite: the reads made on every call use a connection per thread, not the pool (thread_readers.py).
         self._readers = ThreadReaders(engine) if engine.dialect.name == "sqlite" else None
+        self._closed = False
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow, migrate_schema: bool = True) -> Store:
@@ -221,7 +222,14 @@ class Store:
             return False
         return True
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called: background threads stop using the store (a disposed engine would
+        open new connections nobody closes)."""
+        return self._closed
+
     def close(self) -> None:
+        self._closed = True
         if self._readers is not None:
             self._readers.close()
         self.engine.dispose()

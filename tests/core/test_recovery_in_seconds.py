@@ -19,7 +19,7 @@ import pytest
 from server.lifecycle import decisions
 from server.lifecycle.actors import Person
 from server.lifecycle.execution import Executor
-from server.lifecycle.lease import Leases
+from server.lifecycle.lease import Heartbeat, Leases
 from server.lifecycle.states import CallStatus
 from server.store.db import Store
 from server.store.models import ToolCall
@@ -72,6 +72,26 @@ def _die_holding(url: str, call_id: str, point: str, instance: str, lease: float
         check=False,
     )
     assert worker.returncode == -9
+
+
+def test_a_heartbeat_stops_once_its_store_is_closed_instead_of_reopening_connections(database_url: str) -> None:
+    store = Store.open(database_url)
+    heartbeat = Heartbeat(store, Leases(heartbeat=0.05))
+    renewed = threading.Event()
+    renew = heartbeat.renew
+
+    def counting(tokens: list[str]) -> None:
+        renewed.set()
+        renew(tokens)
+
+    heartbeat.renew = counting  # type: ignore[method-assign]
+    heartbeat.hold("call-left-running", "token.left-running")  # a run the process never finished
+    thread = heartbeat._thread
+    assert thread is not None and renewed.wait(5.0)
+    store.close()
+    thread.join(timeout=5.0)
+    assert not thread.is_alive()
+    heartbeat.release("token.left-running")
 
 
 @pytest.mark.parametrize(
