@@ -33,6 +33,8 @@ def _close(connection: Any, error: type[Exception]) -> None:
 
 
 class ThreadReaders:
+    """The per-thread connections of one store (``Store.fetch_raw`` uses them on SQLite)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._error: type[Exception] = engine.dialect.loaded_dbapi.Error
