@@ -53,6 +53,11 @@ class Grant:
     role: Role
     queues: frozenset[str] | None
 
+    @property
+    def stored_queues(self) -> list[str] | None:
+        """The queues as a user row keeps them (sorted), None for every queue."""
+        return sorted(self.queues) if self.queues is not None else None
+
 
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

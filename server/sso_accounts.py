@@ -24,8 +24,7 @@ def holds_grant(user: User, grant: Grant | None) -> bool:
     """Whether an enabled user already has exactly the role and queues a single-sign-on ``grant`` gives."""
     if grant is None or user.disabled:
         return False
-    queues = sorted(grant.queues) if grant.queues is not None else None
-    return user.role == grant.role and user.queues == queues
+    return user.role == grant.role and user.queues == grant.stored_queues
 
 
 class SsoAccounts:
@@ -64,9 +63,7 @@ class SsoAccounts:
             user = session.exec(select(User).where(User.sso_subject == subject)).first()
             if user is None:
                 if grant is None:
-                    self._audit(
-                        session, "sso_refused", SSO_ACTOR, {"subject": subject, "why": "no role in the mapping"}
-                    )
+                    self._audit(session, "sso_refused", {"subject": subject, "why": "no role in the mapping"})
                     return None
                 user = self._new_user(session, subject, names, grant, email)
                 return person_from_user(user)
@@ -101,20 +98,16 @@ class SsoAccounts:
                 user.disabled = True
                 user.disabled_by_sso = True
                 session.add(user)
-                self._audit(session, "user_disabled", SSO_ACTOR, {"user": user.name, "why": "no role in the mapping"})
+                self._audit(session, "user_disabled", {"user": user.name, "why": "no role in the mapping"})
             return None
         if user.disabled and not user.disabled_by_sso:
             return None  # an admin disabled them; only `user enable` undoes that
         if not holds_grant(user, grant):
-            queues = sorted(grant.queues) if grant.queues is not None else None
-            user.role, user.queues = grant.role, queues
+            user.role, user.queues = grant.role, grant.stored_queues
             user.disabled = user.disabled_by_sso = False
             session.add(user)
             self._audit(
-                session,
-                "user_role_set",
-                SSO_ACTOR,
-                {"user": user.name, "role": grant.role, "queues": queues, "via": "sso"},
+                session, "user_role_set", {"user": user.name, "role": grant.role, "queues": user.queues, "via": "sso"}
             )
         return person_from_user(user)
 
@@ -131,16 +124,14 @@ class SsoAccounts:
         user = User(
             name=name,
             role=grant.role,
-            queues=sorted(grant.queues) if grant.queues is not None else None,
+            queues=grant.stored_queues,
             sso_subject=subject,
             email=address,
             created_at=self.store.now(),
         )
         session.add(user)
-        self._audit(
-            session, "user_created", SSO_ACTOR, {"user": name, "role": grant.role, "queues": user.queues, "via": "sso"}
-        )
+        self._audit(session, "user_created", {"user": name, "role": grant.role, "queues": user.queues, "via": "sso"})
         return user
 
-    def _audit(self, session: Session, event_type: str, actor: str, data: dict[str, object]) -> None:
-        audit_change(session, self.store.now(), event_type, actor, data)
+    def _audit(self, session: Session, event_type: str, data: dict[str, object]) -> None:
+        audit_change(session, self.store.now(), event_type, SSO_ACTOR, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,14 @@ LOOKUP = "SELECT value FROM setting WHERE key = ?"
 
 def _sqlite_store(tmp_path: Path) -> Store:
     return Store.open(f"sqlite:///{tmp_path / 'readers.db'}")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """SQLite only, here: it stands in for the suite's two-backend ``store`` (PostgreSQL keeps the pool)."""
+    opened = _sqlite_store(tmp_path)
+    yield opened
+    opened.close()
 
 
 def _readers(store: Store) -> ThreadReaders:
@@ -43,37 +52,24 @@ def _is_closed(connection: sqlite3.Connection) -> bool:
     return False
 
 
-def test_a_thread_reads_through_the_same_connection_every_time_and_sees_new_commits(tmp_path: Path) -> None:
-    store = _sqlite_store(tmp_path)
-    try:
-        first = _readers(store).connection()
-        assert store.fetch_raw(LOOKUP, ("kill_switch",)) == []
-        store.fetch_raw("SELECT 1", ())
-        with store.raw_write() as tx:  # another connection commits; the reader's next read sees it
-            tx.execute("INSERT INTO setting (key, value, updated_at) VALUES (?, ?, ?)", ("k", '"v"', "2026-01-01"))
-        assert store.fetch_raw(LOOKUP, ("k",)) == [('"v"',)]
-        assert _readers(store).connection() is first
-    finally:
-        store.close()
+def test_a_thread_reads_through_the_same_connection_every_time_and_sees_new_commits(store: Store) -> None:
+    first = _readers(store).connection()
+    assert store.fetch_raw(LOOKUP, ("kill_switch",)) == []
+    with store.raw_write() as tx:  # another connection commits; the reader's next read sees it
+        tx.execute("INSERT INTO setting (key, value, updated_at) VALUES (?, ?, ?)", ("k", '"v"', "2026-01-01"))
+    assert store.fetch_raw(LOOKUP, ("k",)) == [('"v"',)]
+    assert _readers(store).connection() is first
 
 
-def test_each_thread_gets_its_own_connection(tmp_path: Path) -> None:
-    store = _sqlite_store(tmp_path)
-    try:
-        here = _readers(store).connection()
-        there = _in_thread(lambda: _readers(store).connection())
-        assert there is not here
-    finally:
-        store.close()
+def test_each_thread_gets_its_own_connection(store: Store) -> None:
+    here = _readers(store).connection()
+    there = _in_thread(lambda: _readers(store).connection())
+    assert there is not here
 
 
-def test_a_read_leaves_no_transaction_open_so_the_wal_can_be_checkpointed(tmp_path: Path) -> None:
-    store = _sqlite_store(tmp_path)
-    try:
-        store.fetch_raw(LOOKUP, ("kill_switch",))
-        assert not _readers(store).connection().in_transaction
-    finally:
-        store.close()
+def test_a_read_leaves_no_transaction_open_so_the_wal_can_be_checkpointed(store: Store) -> None:
+    store.fetch_raw(LOOKUP, ("kill_switch",))
+    assert not _readers(store).connection().in_transaction
 
 
 def test_closing_the_store_closes_every_threads_connection_and_later_reads_fail_closed(tmp_path: Path) -> None:
@@ -88,27 +84,19 @@ def test_closing_the_store_closes_every_threads_connection_and_later_reads_fail_
         store.fetch_raw("SELECT 1", ())
 
 
-def test_a_finished_threads_connection_is_closed_with_it(tmp_path: Path) -> None:
-    store = _sqlite_store(tmp_path)
-    try:
-        connection = _in_thread(lambda: _readers(store).connection())
-        gc.collect()  # the thread's local storage went with the thread
-        assert _is_closed(connection)
-    finally:
-        store.close()
+def test_a_finished_threads_connection_is_closed_with_it(store: Store) -> None:
+    connection = _in_thread(lambda: _readers(store).connection())
+    gc.collect()  # the thread's local storage went with the thread
+    assert _is_closed(connection)
 
 
-def test_a_broken_connection_fails_one_read_and_the_next_read_opens_a_fresh_one(tmp_path: Path) -> None:
-    store = _sqlite_store(tmp_path)
-    try:
-        broken = _readers(store).connection()
-        broken.close()
-        with pytest.raises(StoreUnavailable):
-            store.fetch_raw("SELECT 1", ())
-        assert store.fetch_raw("SELECT 1", ()) == [(1,)]
-        assert _readers(store).connection() is not broken
-    finally:
-        store.close()
+def test_a_broken_connection_fails_one_read_and_the_next_read_opens_a_fresh_one(store: Store) -> None:
+    broken = _readers(store).connection()
+    broken.close()
+    with pytest.raises(StoreUnavailable):
+        store.fetch_raw("SELECT 1", ())
+    assert store.fetch_raw("SELECT 1", ()) == [(1,)]
+    assert _readers(store).connection() is not broken
 
 
 def test_postgresql_reads_keep_using_the_pool(database_url: str) -> None:

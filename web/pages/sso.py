@@ -22,7 +22,6 @@ from starlette.responses import RedirectResponse, Response
 from server.lifecycle.actors import Person
 from server.people import PeopleError
 from server.sso import SsoConfigError
-from server.sso_accounts import SsoAccounts
 from web.client_address import client_address
 from web.oidc import OidcError, PendingSignIn
 from web.pages.context import PagesContext
@@ -90,7 +89,7 @@ async def callback(request: Request, pages: Pages) -> Response:
 def _person_for(pages: PagesContext, claims: dict[str, Any]) -> tuple[Person | None, dict[str, Any]]:
     mapping = pages.sessions.sso_mapping.current()  # the file as it is now (the sessions' reader)
     email = claims.get("email") if claims.get("email_verified") is True else None
-    person = SsoAccounts(pages.people.store).sign_in(
+    person = pages.sessions.sso_accounts.sign_in(
         f"{claims['iss']} {claims['sub']}",
         mapping.name_candidates(claims),
         mapping.grant(claims),
