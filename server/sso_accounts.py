@@ -20,6 +20,10 @@ from server.store.db import Store
 from server.store.models import User
 
 
+class _MadeMeanwhile(Exception):
+    """The account a first sign-in was about to create was created by another at the same moment."""
+
+
 def holds_grant(user: User, grant: Grant | None) -> bool:
     """Whether an enabled user already has exactly the role and queues a single-sign-on ``grant`` gives."""
     if grant is None or user.disabled:
@@ -44,11 +48,11 @@ class SsoAccounts:
         by a local account is never taken over. Audited.
 
         Raises:
-            PeopleError: no usable name, or the name belongs to a local account.
+            PeopleError: no usable name, or the name belongs to a local or another single-sign-on account.
         """
         try:
             return self._sign_in(subject, names, grant, email)
-        except IntegrityError:
+        except (IntegrityError, _MadeMeanwhile):
             # A simultaneous first sign-in of the same account created it between our look and our insert
             # (PostgreSQL; SQLite writers take turns): sign in as the account it made. Another account that
             # took the same name or address at that moment: refused, as it would be a moment later.
@@ -116,7 +120,14 @@ class SsoAccounts:
         if not usable:
             raise PeopleError("the identity provider sent no usable name (preferred_username, email or sub)")
         name = usable[0]
-        if session.exec(select(User).where(User.name == name)).first() is not None:
+        holder = session.exec(select(User).where(User.name == name)).first()
+        if holder is not None and holder.sso_subject == subject:
+            # PostgreSQL reads each statement afresh: a simultaneous first sign-in of this same account
+            # committed between our look by subject and this look by name.
+            raise _MadeMeanwhile
+        if holder is not None and holder.sso_subject is not None:
+            raise PeopleError(f"the name {name!r} belongs to another single-sign-on account")
+        if holder is not None:
             raise PeopleError(f"the name {name!r} belongs to an account that does not sign in through single sign-on")
         address = email.strip().lower() if email and EMAIL_PATTERN.match(email.strip()) else None
         if address is not None and session.exec(select(User).where(User.email == address)).first() is not None:
