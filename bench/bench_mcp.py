@@ -111,8 +111,10 @@ def _free_port() -> int:
         return port
 
 
-def _env(database_url: str, port: int) -> dict[str, str]:
+def _env(database_url: str, port: int, office_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")}
+    if office_url is not None and office_url != database_url:
+        env["COUNTERSIGN_BACKOFFICE_URL"] = office_url
     env.update(
         COUNTERSIGN_DATABASE_URL=database_url,
         COUNTERSIGN_POLICIES=str(REPO / "policies"),
@@ -123,17 +125,17 @@ def _env(database_url: str, port: int) -> dict[str, str]:
     return env
 
 
-def start_countersign(database_url: str, log: Path, command: str = "serve") -> Process:
+def start_countersign(database_url: str, office_url: str, log: Path, command: str = "serve") -> Process:
     port = _free_port()
-    return Process(
-        [COUNTERSIGN, command, "--port", str(port)], _env(database_url, port), f"http://127.0.0.1:{port}", log
-    )
+    env = _env(database_url, port, office_url)
+    return Process([COUNTERSIGN, command, "--port", str(port)], env, f"http://127.0.0.1:{port}", log)
 
 
-def start_plain(database_url: str, log: Path) -> Process:
+def start_plain(database_url: str, office_url: str, log: Path) -> Process:
     port = _free_port()
-    code = f"from bench.bench_mcp import serve_plain; serve_plain({port}, {database_url!r})"
-    return Process([sys.executable, "-c", code], _env(database_url, port), f"http://127.0.0.1:{port}", log)
+    code = f"from bench.bench_mcp import serve_plain; serve_plain({port}, {office_url!r})"
+    env = _env(database_url, port, office_url)
+    return Process([sys.executable, "-c", code], env, f"http://127.0.0.1:{port}", log)
 
 
 # --- clients ------------------------------------------------------------------------------------------
@@ -267,13 +269,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="countersign-bench-", dir=os.environ.get("BENCH_MCP_DIR")) as tmp:
         root = Path(tmp)
         database_url = f"sqlite:///{root / 'countersign.db'}"
+        # The tools' back office in its own file, as a team's systems are: the gateway's commits then
+        # never invalidate the page cache the tool's reads use. BENCH_SHARED_BACKOFFICE=1: one file.
+        shared = os.environ.get("BENCH_SHARED_BACKOFFICE") == "1"
+        office_url = database_url if shared else f"sqlite:///{root / 'backoffice.db'}"
+        print(f"back office: {'in the gateway database' if shared else 'a database of its own'}")
         log = root / "servers.log"
         agent_token, person_token = _tokens(database_url)
-        guarded = start_countersign(database_url, log, command="demo")  # seeds the back office
-        plain = start_plain(database_url, log)
+        guarded = start_countersign(database_url, office_url, log, command="demo")  # seeds the back office
+        plain = start_plain(database_url, office_url, log)
         try:
             report_allowed(plain.url, guarded.url, agent_token)
-            second = start_countersign(database_url, log)
+            second = start_countersign(database_url, office_url, log)
             try:
                 same = asyncio.run(measure_decisions(guarded.url, guarded.url, agent_token, person_token))
                 cross = asyncio.run(measure_decisions(guarded.url, second.url, agent_token, person_token))

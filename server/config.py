@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./countersign.db"
+    # The built-in tools' back office (their system of record). Unset: tables in the gateway's own
+    # database (the demo). Set: a database of its own, as a team's real systems have.
+    backoffice_url: str | None = Field(default=None, repr=False)
     policies: Path = Field(default=Path("policies"), description="Directory of policy YAML files.")
     # Where candidate policies for replay live (each a directory); nothing outside it is read.
     # Default: policy-candidates/ next to the live policy directory.

@@ -5,13 +5,14 @@
     runtime.close()
 
 The demo back office keeps its own ``bo_`` tables on the gateway's engine, so one database file
-(or one PostgreSQL schema) holds both, and every process that shares it sees the same records.
+(or one PostgreSQL schema) holds both, and every process that shares it sees the same records;
+``COUNTERSIGN_BACKOFFICE_URL`` gives it a database of its own instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
+import sqlalchemy as sa
 
 from server.config import Settings
 from server.gateway import Gateway
@@ -35,7 +37,7 @@ from server.people import People
 from server.plugins import plugin_registries
 from server.policy import PolicyHolder
 from server.runner import registry_runner, with_external
-from server.store.db import Store
+from server.store.db import Store, StoreUnavailable
 from server.store.notify_pg import ChangeFeed
 from server.upstream.config import UpstreamsConfig
 
@@ -58,6 +60,8 @@ class Runtime:
     notifier: Notifier
     # The upstream MCP servers' sessions (None without upstreams in the configuration).
     hub: UpstreamHub | None = None
+    # Closes the back office's own engine, when it has one (COUNTERSIGN_BACKOFFICE_URL).
+    close_office: Callable[[], None] | None = None
     routing_auditor: RoutingAuditor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +72,8 @@ class Runtime:
             self.hub.close()
         self.gateway.close()  # flush the allowed-call journal before the engine goes away
         self.store.close()
+        if self.close_office is not None:
+            self.close_office()
 
 
 def build_runtime(
@@ -80,13 +86,17 @@ def build_runtime(
     upstreams: UpstreamsConfig | None = None,
 ) -> Runtime:
     """Open the store (migrating it), load the policy, and wire the gateway. Tests inject any part."""
+    close_office = None
+    if office is None and settings.backoffice_url:  # before the store: a wrong URL changes nothing
+        office = _own_back_office(settings.backoffice_url)
+        close_office = office.engine.dispose
     store = store or Store.open(settings.database_url)
     if registry is None:
         registry = _default_registry()
         for extra in plugin_registries(settings.tools):  # your own tools, registered without forking
             registry.extend(extra)
     if office is None:
-        office = _back_office(store)
+        office = _shared_back_office(store)
     policies = PolicyHolder(settings.policies)
     runner = runner or registry_runner(registry, office)
     hub = external = None
@@ -113,7 +123,9 @@ def build_runtime(
         leases=leases_from(settings),
     )
     notifier = notifier_from(settings, store, policies, page_only=lambda call_id: page_only(gateway, call_id))
-    return Runtime(settings, store, policies, registry, office, gateway, People(store), notifier, hub)
+    return Runtime(
+        settings, store, policies, registry, office, gateway, People(store), notifier, hub, close_office=close_office
+    )
 
 
 def page_only(gateway: Gateway, call_id: str) -> list[str]:
@@ -140,10 +152,21 @@ def _default_registry() -> ToolRegistry:
     return default_registry()
 
 
-def _back_office(store: Store) -> Any:
+def _shared_back_office(store: Store) -> Any:
     from tools.backoffice import BackOffice
 
     return BackOffice.create(store.engine)
+
+
+def _own_back_office(url: str) -> Any:
+    from tools.backoffice import BackOffice
+
+    try:
+        return BackOffice.from_url(url)
+    except sa.exc.SQLAlchemyError as exc:
+        reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        message = f"the back office database (COUNTERSIGN_BACKOFFICE_URL) cannot be used: {reason}"
+        raise StoreUnavailable(message) from exc
 
 
 def seed_demo(runtime: Runtime) -> bool:
