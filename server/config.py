@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = Field(default_factory=list)
     inline_wait_seconds: float = Field(default=40.0, ge=0, le=55)
     progress_interval_seconds: float = Field(default=5.0, gt=0)
+    # Agents' calls doing their work in worker threads at once (server/mcp/admission.py); the rest wait
+    # their turn, never longer than 20 ms behind a slow one. Unset: 2 on SQLite, 40 on PostgreSQL.
+    call_slots: int | None = Field(default=None, ge=1, le=1000)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); none by default.
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -14,6 +14,7 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -35,6 +36,7 @@ from server.lifecycle.errors import AfterCommit
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import WAITING, CallStatus
 from server.mcp import outcomes, tasks
+from server.mcp.admission import Admission, default_slots
 from server.mcp.arguments import (
     ArgumentError,
     ParsedCall,
@@ -131,8 +133,17 @@ class WaitOptions:
 class GuardedTools:
     """The handlers of the MCP server, bound to one gateway."""
 
-    def __init__(self, gateway: Gateway, *, base_url: str, waits: WaitOptions, resolve_agent: ResolveAgent) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        base_url: str,
+        waits: WaitOptions,
+        resolve_agent: ResolveAgent,
+        admission: Admission,
+    ) -> None:
         self.gateway = gateway
+        self.admission = admission
         self.base_url = base_url
         self.waits = waits
         self.resolve_agent = resolve_agent
@@ -241,7 +252,9 @@ class GuardedTools:
         token = FORWARD_PROGRESS.set(_forwarder(ctx)) if external is not None else None
         log_token = FORWARD_LOG.set(_log_forwarder(ctx)) if external is not None else None
         try:
-            submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
+            # Upstream calls wait on the network, not on the GIL: they need no turn.
+            async with self.admission.slot() if external is None else nullcontext():
+                submission = await anyio.to_thread.run_sync(self.gateway.submit, new)
         except (duplicates.KeyReused, duplicates.KeyInFlight) as exc:
             return outcomes.gateway_error(f"{exc}. Nothing new was done.")
         finally:
@@ -412,7 +425,11 @@ def _log_forwarder(ctx: ServerRequestContext[Any, Any]) -> Any:
 def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: ResolveAgent) -> Server[Any]:
     """The MCP server for one gateway. ``resolve_agent`` says who each request comes from."""
     tools = GuardedTools(
-        gateway, base_url=settings.base_url, waits=WaitOptions.from_settings(settings), resolve_agent=resolve_agent
+        gateway,
+        base_url=settings.base_url,
+        waits=WaitOptions.from_settings(settings),
+        resolve_agent=resolve_agent,
+        admission=Admission(settings.call_slots or default_slots(gateway.store.engine.dialect.name)),
     )
     server: Server[Any] = Server(
         SERVER_NAME,
