@@ -2,7 +2,7 @@
 
 Python runs one thread at a time (the GIL). Sixteen worker threads each classifying a call and reading
 the database hand that lock back and forth at every read, and the handing over costs: on a 2-core
-machine the server spent ~15% more CPU per call with 16 concurrent agents than with two calls at a time
+machine the server spent ~10-15% more CPU per call with 16 concurrent agents than with two calls at a time
 (bench/README.md, "Session 7"). So a call starts its work only while fewer than ``slots`` calls are
 running; the rest wait their turn on the event loop, which costs nothing.
 
