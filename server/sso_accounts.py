@@ -53,9 +53,10 @@ class SsoAccounts:
         try:
             return self._sign_in(subject, names, grant, email)
         except (IntegrityError, _MadeMeanwhile):
-            # A simultaneous first sign-in of the same account created it between our look and our insert
-            # (PostgreSQL; SQLite writers take turns): sign in as the account it made. Another account that
-            # took the same name or address at that moment: refused, as it would be a moment later.
+            # A simultaneous first sign-in of the same account created it after our look by subject (seen
+            # at our look by name or at our insert; PostgreSQL, SQLite writers take turns): sign in as it.
+            # Another account that took the same name or address at that moment: refused, as it would be
+            # a moment later.
             if self._user(subject) is None:
                 raise PeopleError(
                     "another account took the same name or e-mail address at the same moment; sign in again"

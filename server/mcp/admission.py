@@ -23,11 +23,11 @@ import anyio
 DEFAULT_PATIENCE_SECONDS = 0.02
 
 
-def default_slots(database: str) -> int:
-    """Two on SQLite, whose reads are local and short: the work is Python, and the GIL runs one thread at
-    a time. PostgreSQL's reads wait on the network with the GIL released, so there calls overlap freely
-    (anyio's own limit of 40 threads)."""
-    return 2 if database == "sqlite" else 40
+def default_slots(reads_never_wait: bool) -> int:
+    """Two where the store's reads are local and short (``Store.reads_never_wait``, SQLite): the work is
+    Python, and the GIL runs one thread at a time. Where reads wait on the network with the GIL released
+    (PostgreSQL), calls overlap freely (anyio's own limit of 40 threads)."""
+    return 2 if reads_never_wait else 40
 
 
 class Admission:

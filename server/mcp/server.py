@@ -429,7 +429,7 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
         base_url=settings.base_url,
         waits=WaitOptions.from_settings(settings),
         resolve_agent=resolve_agent,
-        admission=Admission(settings.call_slots or default_slots(gateway.store.engine.dialect.name)),
+        admission=Admission(settings.call_slots or default_slots(gateway.store.reads_never_wait)),
     )
     server: Server[Any] = Server(
         SERVER_NAME,
