@@ -4,8 +4,9 @@
     app = create_app(settings, runtime)   # or shares one, e.g. in tests
 
 The lifespan runs the MCP session manager (a mounted app's own lifespan never runs) and the expiry
-sweeper. Every request first passes :class:`web.http_security.HttpSecurity`; then ``/mcp`` goes
-straight to the MCP endpoint (:class:`web.mcp_http.McpRoute`) and everything else to the routes.
+sweeper. Every request first passes :class:`web.http_security.HttpSecurity`. Agents' calls to ``/mcp``
+are the hot path: :class:`CountersignApp` sends them to their endpoint (behind its own HttpSecurity)
+before FastAPI's middleware stack; everything else goes through that stack to the routes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.config import Settings
 from server.mcp import build_server, http_agent
@@ -23,9 +25,27 @@ from server.store.db import UnstorableInput
 from web import api, pages, probes, slack
 from web.admin import router as admin_router
 from web.http_security import HttpSecurity, internal_error, invalid_request, unstorable_input
-from web.mcp_http import McpRoute, allowed_hosts, allowed_origins, mcp_endpoint, session_manager
+from web.mcp_http import allowed_hosts, allowed_origins, mcp_endpoint, session_manager
 
 MCP_PATH = "/mcp"
+MCP_PATHS = frozenset({MCP_PATH, MCP_PATH + "/"})
+
+
+class CountersignApp(FastAPI):
+    """FastAPI, with agents' MCP requests answered before its middleware stack.
+
+    The pages' error and telemetry middleware, session, CSRF, exception handlers and route table have
+    nothing to say about agents' calls (they authenticate with bearer tokens, and the SDK answers its
+    own errors); each layer costs every call. ``mcp`` must apply the same HTTP hygiene itself.
+    """
+
+    mcp: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.mcp is not None and scope["type"] == "http" and scope["path"] in MCP_PATHS:
+            await self.mcp(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -43,7 +63,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             if owns_runtime:
                 live.close()
 
-    app = FastAPI(
+    app = CountersignApp(
         title="Countersign",
         summary="A person countersigns risky AI-agent tool calls.",
         version=mcp_server.version,
@@ -64,19 +84,22 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(UnstorableInput, unstorable_input)
     app.add_exception_handler(Exception, internal_error)
-    # Agents' calls are the hot path: /mcp goes straight to its endpoint, past the pages' middleware and routes.
+
+    def secured(inner: ASGIApp) -> ASGIApp:
+        return HttpSecurity(
+            inner,
+            hosts=allowed_hosts(settings),
+            origins=allowed_origins(settings),
+            max_body_bytes=settings.max_body_bytes,
+            body_timeout=settings.body_timeout_seconds,
+        )
+
+    app.add_middleware(secured)
     endpoint = mcp_endpoint(
         manager,
         live.people.authenticate_token,
         live.people.token_is_live,
         live_inline=live.store.reads_never_wait,
     )
-    app.add_middleware(McpRoute, path=MCP_PATH, endpoint=endpoint)
-    app.add_middleware(
-        HttpSecurity,
-        hosts=allowed_hosts(settings),
-        origins=allowed_origins(settings),
-        max_body_bytes=settings.max_body_bytes,
-        body_timeout=settings.body_timeout_seconds,
-    )
+    app.mcp = secured(endpoint)
     return app

@@ -1,6 +1,6 @@
 """MCP over streamable HTTP: the SDK's session manager behind agent bearer-token authentication.
 
-The host app (``web/app.py``) sends ``/mcp`` here through :class:`McpRoute` and must run
+The host app (``web/app.py``) sends ``/mcp`` here (``CountersignApp``) and must run
 ``session_manager.run()`` in its lifespan.
 
 - Stateful sessions (progress on the POST stream, elicitation-ready); each session is bound to the
@@ -160,26 +160,6 @@ class AgentBearerAuth:
                     self._cache.clear()
                 self._cache[key] = (now + self.cache_seconds, principal)
         return principal
-
-
-class McpRoute:
-    """Sends requests for ``path`` straight to the MCP endpoint, past the review pages' stack.
-
-    Agents' calls are the hot path, and the pages' session and CSRF middleware, exception handlers and
-    route table have nothing to say about them (agents authenticate with bearer tokens). Installed
-    inside :class:`web.http_security.HttpSecurity`, so the Host, Origin and body checks still apply.
-    """
-
-    def __init__(self, app: ASGIApp, *, path: str, endpoint: ASGIApp) -> None:
-        self.app = app
-        self.paths = (path, path + "/")
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths:
-            await self.endpoint(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
 
 
 def mcp_endpoint(

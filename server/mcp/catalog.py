@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
+from mcp.shared.inbound import X_MCP_HEADER_KEY
 
 from tools.contract import ToolRegistry, ToolSpec
 
@@ -89,8 +90,25 @@ class Catalog:
     # The schemas clients saw in tools/list (the SDK checks Mcp-Param-* headers against them).
     listed: dict[str, dict[str, Any]]
 
-    def listed_schema(self, name: str) -> dict[str, Any] | None:
-        return self.listed.get(name)
+    # Those of the listed schemas that declare Mcp-Param-* headers (``declares_headers``).
+    headed: dict[str, dict[str, Any]]
+
+    def header_schema(self, name: str) -> dict[str, Any] | None:
+        """The listed schema if it declares ``Mcp-Param-*`` headers, else None (nothing to check)."""
+        return self.headed.get(name)
+
+
+def declares_headers(schema: object) -> bool:
+    """Whether ``x-mcp-header`` appears anywhere in ``schema``.
+
+    Only such a schema gives the SDK's ``Mcp-Param-*`` header check anything to compare; it walks the
+    whole schema twice per call to find out, so tools that declare none are not handed to it.
+    """
+    if isinstance(schema, dict):
+        return X_MCP_HEADER_KEY in schema or any(declares_headers(value) for value in schema.values())
+    if isinstance(schema, list):
+        return any(declares_headers(value) for value in schema)
+    return False
 
 
 def build_catalog(registry: ToolRegistry) -> Catalog:
@@ -108,7 +126,9 @@ def build_catalog(registry: ToolRegistry) -> Catalog:
     tools.extend(gateway_tools())
     schemas[AWAIT_DECISION] = AWAIT_DECISION_SCHEMA
     schemas[LIST_MY_PENDING] = LIST_MY_PENDING_SCHEMA
-    return Catalog(tuple(tools), schemas, {tool.name: tool.input_schema for tool in tools})
+    listed = {tool.name: tool.input_schema for tool in tools}
+    headed = {name: schema for name, schema in listed.items() if declares_headers(schema)}
+    return Catalog(tuple(tools), schemas, listed, headed)
 
 
 def business_tool(spec: ToolSpec, schema: dict[str, Any]) -> types.Tool:

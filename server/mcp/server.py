@@ -53,6 +53,7 @@ from server.mcp.catalog import (
     MAX_WAIT_SECONDS,
     Catalog,
     build_catalog,
+    declares_headers,
     upstream_tool,
 )
 from server.mcp.identity import INLINE_WAIT_META, AgentIdentity, ResolveAgent, identify, request_meta
@@ -180,11 +181,18 @@ class GuardedTools:
             raise ArgumentError("arguments: numbers must be finite") from exc
         return parsed
 
-    def listed_schema(self, name: str) -> dict[str, Any] | None:
-        schema = self.catalog.listed_schema(name)
-        if schema is None and self.gateway.external is not None and self.gateway.external.owns(name):
-            schema = next((t.input_schema for t in self._upstream_tools() if t.name == name), None)
-        return schema
+    def header_schema(self, name: str) -> dict[str, Any] | None:
+        """The schema the SDK checks a call's ``Mcp-Param-*`` headers against: the one clients saw in
+        tools/list, or None when it declares no header (then there is nothing to check)."""
+        if name in self.catalog.listed:
+            return self.catalog.header_schema(name)
+        external = self.gateway.external
+        if external is None or not external.owns(name):
+            return None
+        tool = next((tool for listed, tool in external.definitions() if listed == name), None)
+        if tool is None or not declares_headers(tool.input_schema):
+            return None
+        return upstream_tool(name, tool).input_schema
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -438,7 +446,7 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
         instructions=INSTRUCTIONS,
         on_list_tools=tools.list_tools,
         on_call_tool=tools.call_tool,
-        get_tool_input_schema=tools.listed_schema,
+        get_tool_input_schema=tools.header_schema,
     )
     server.middleware.append(NonObjectArguments())
     if gateway.external is not None:

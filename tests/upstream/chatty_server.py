@@ -5,6 +5,8 @@ Tools:
   carried (None over stdio or without one): a recording upstream for the idempotency header.
 - ``work(steps)``: sends one log message (notifications/message) and one progress notification per step.
 - ``grow()``: adds a tool ``extra`` and sends notifications/tools/list_changed.
+- ``route(region, text)``: the region, which its schema asks clients to mirror in an ``Mcp-Param-Region``
+  header (``x-mcp-header``, MCP 2026-07-28).
 
     python chatty_server.py stdio
     python chatty_server.py http PORT
@@ -29,6 +31,15 @@ TOOLS = [
         input_schema={"type": "object", "properties": {"steps": {"type": "integer"}}, "required": ["steps"]},
     ),
     types.Tool(name="grow", description="Add a tool.", input_schema={"type": "object", "properties": {}}),
+    types.Tool(
+        name="route",
+        description="Answer with the region the call was routed by.",
+        input_schema={
+            "type": "object",
+            "properties": {"region": {"type": "string", "x-mcp-header": "Region"}, "text": {"type": "string"}},
+            "required": ["region"],
+        },
+    ),
 ]
 
 
@@ -53,6 +64,8 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
             )
             await ctx.session.report_progress(step, steps, f"step {step}")
         return types.CallToolResult(content=[types.TextContent(type="text", text=f"worked {steps} steps")])
+    if params.name == "route":
+        return types.CallToolResult(content=[types.TextContent(type="text", text=f"routed to {args.get('region')}")])
     if params.name == "grow":
         if not any(tool.name == "extra" for tool in TOOLS):
             TOOLS.append(types.Tool(name="extra", description="Added later.", input_schema=TEXT))
