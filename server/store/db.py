@@ -8,6 +8,7 @@ itself (``UPDATE ... WHERE status = :expected``) decides the winner.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +29,15 @@ from server.store.thread_readers import ThreadReaders
 from server.store.types import utcnow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _not_alembic_context_chatter(record: logging.LogRecord) -> bool:
+    """Alembic says which dialect and DDL mode it assumes each time it looks at the schema (three times
+    per start): noise in an operator's log. Its lines about upgrades it runs stay."""
+    return not str(record.msg).startswith(("Context impl ", "Will assume "))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_context_chatter)
 
 
 class StoreUnavailable(RuntimeError):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from server.store.db import StoreNotReady, alembic_config
+from server.store.db import StoreNotReady, alembic_config, migrate
 from server.store.engine import make_engine
 from server.store.schema import current_revision, head_revision, ready_to_serve
 from tests.mcp.support import COUNTERSIGN, free_port, process_env
@@ -147,3 +147,19 @@ def test_the_session_claims_snapshot_column_comes_and_goes_with_its_migration(da
     assert _revisions(database_url) == ["0004_tasks13"]
     _set_up_at(database_url, "head")
     assert "sso_claims" in columns()
+
+
+def test_an_upgrade_logs_the_revisions_it_runs_and_not_alembics_dialect_chatter(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        with caplog.at_level("INFO", logger="alembic"):
+            migrate(engine)
+            migrate(engine)  # a start on a current schema: nothing to say
+    finally:
+        engine.dispose()
+
+    said = [record.getMessage() for record in caplog.records if record.name.startswith("alembic")]
+    assert said[0].startswith("Running upgrade  -> 0001")
+    assert len(said) == len([line for line in said if line.startswith("Running upgrade")])
