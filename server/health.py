@@ -3,7 +3,8 @@
 - live: the process serves requests (no I/O at all; a slow database must not get the pod killed).
 - ready: the database answers AND a write commits within ``health_write_deadline_seconds``, the schema is
   the one this version needs, a policy is loaded, every upstream marked ``required: true`` is connected,
-  and the allowed-call journal is writing. Each failed check is one reason, in plain words, in the body.
+  the allowed-call journal is writing, and the built-in tools' back office answers when it has a database
+  of its own (``COUNTERSIGN_BACKOFFICE_URL``). Each failed check is one reason, in plain words, in the body.
 
 The write probe is a real commit (``UPDATE alembic_version SET version_num = version_num``) under a short
 deadline: a database that answers ``SELECT 1`` while every write waits on a lock (an external writer on
@@ -117,7 +118,19 @@ def readiness(runtime: Runtime) -> Readiness:
         check("policy", None)
     check("upstreams", _required_upstreams_down(runtime))
     check("journal", None if runtime.gateway.journal.healthy else "the allowed-call journal cannot write")
+    if runtime.close_office is not None:  # its own database; otherwise it is the one checked above
+        check("back_office", back_office_problem(runtime.office.engine))
     return Readiness(reasons, checks)
+
+
+def back_office_problem(engine: sa.Engine) -> str | None:
+    """None when the built-in tools' own back office database answers a read; else why not (one line)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        return f"the back office database (COUNTERSIGN_BACKOFFICE_URL) cannot be read: {_first_line(exc)}"
+    return None
 
 
 def healthy(runtime: Runtime) -> bool:

@@ -149,6 +149,29 @@ async def test_readyz_fails_while_the_allowed_call_journal_cannot_write(settings
     assert health.status_code == 503
 
 
+async def test_readyz_fails_while_the_back_office_database_of_its_own_cannot_be_read(
+    settings: Settings, tmp_path: Path
+) -> None:
+    office_file = tmp_path / "backoffice.db"
+    settings = settings.model_copy(update={"backoffice_url": f"sqlite:///{office_file}"})
+    runtime = make_runtime(settings)
+    try:
+        async with client(create_app(settings, runtime)) as http:
+            before = await http.get("/readyz")
+            runtime.office.engine.dispose()  # the next connection opens whatever the file now holds
+            office_file.write_bytes(b"this is not a database" * 100)
+            broken = await http.get("/readyz")
+            health = await http.get("/healthz")
+    finally:
+        runtime.close()
+
+    assert before.status_code == 200 and before.json()["checks"]["back_office"] is True
+    assert broken.status_code == 503 and broken.json()["checks"]["back_office"] is False
+    [reason] = broken.json()["reasons"]
+    assert reason.startswith("back_office: the back office database (COUNTERSIGN_BACKOFFICE_URL) cannot be read: ")
+    assert health.status_code == 200  # calls to await_decision and reviews still work: not a liveness matter
+
+
 async def test_probes_answer_an_orchestrator_naming_the_pod_address_while_pages_still_refuse_that_host(
     settings: Settings, runtime: Runtime
 ) -> None:
