@@ -5,16 +5,12 @@ Every command group answers with exactly one line on stderr and a non-zero exit 
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-COUNTERSIGN = REPO / ".venv" / "bin" / "countersign"
+from tests.mcp.support import one_error_line, run_as_newcomer
 
 # One or more commands of every group; each one opens the store (or the settings) before doing anything.
 COMMANDS = [
@@ -42,44 +38,21 @@ BAD_URLS = {
 MALFORMED_URLS = {"unparseable": "not a database url", "unknown-dialect": "mongodb://127.0.0.1/countersign"}
 
 
-def _run(args: list[str], database_url: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COUNTERSIGN_")}
-    env.update(COUNTERSIGN_DATABASE_URL=database_url, COUNTERSIGN_POLICIES=str(REPO / "policies"), **extra)
-    return subprocess.run(
-        [str(COUNTERSIGN), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def _assert_one_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
-
-
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("url", BAD_URLS.values(), ids=BAD_URLS.keys())
 def test_a_bad_database_url_is_one_line_and_a_non_zero_exit(args: list[str], url: str, tmp_path: Path) -> None:
-    line = _assert_one_line(_run(args, url, tmp_path))
+    line = one_error_line(run_as_newcomer(args, url, tmp_path))
     assert "database" in line
 
 
 @pytest.mark.parametrize("url", MALFORMED_URLS.values(), ids=MALFORMED_URLS.keys())
 def test_a_malformed_database_url_is_one_line_saying_so(url: str, tmp_path: Path) -> None:
-    assert "database URL" in _assert_one_line(_run(["audit", "verify"], url, tmp_path))
+    assert "database URL" in one_error_line(run_as_newcomer(["audit", "verify"], url, tmp_path))
 
 
 @pytest.mark.parametrize("args", READERS, ids=" ".join)
 def test_a_database_never_set_up_is_one_line_naming_the_fix(args: list[str], database_url: str, tmp_path: Path) -> None:
-    line = _assert_one_line(_run(args, database_url, tmp_path))
+    line = one_error_line(run_as_newcomer(args, database_url, tmp_path))
     assert "no Countersign schema" in line and "countersign serve" in line
 
 
@@ -87,8 +60,8 @@ def test_a_database_never_set_up_is_one_line_naming_the_fix(args: list[str], dat
     "args", [["audit", "verify"], ["tool", "list"], ["policy", "test", "issue_refund"]], ids=" ".join
 )
 def test_an_invalid_setting_is_one_line_naming_the_setting(args: list[str], tmp_path: Path) -> None:
-    result = _run(args, f"sqlite:///{tmp_path / 'x.db'}", tmp_path, COUNTERSIGN_INLINE_WAIT_SECONDS="soon")
-    assert "COUNTERSIGN_INLINE_WAIT_SECONDS" in _assert_one_line(result)
+    result = run_as_newcomer(args, f"sqlite:///{tmp_path / 'x.db'}", tmp_path, COUNTERSIGN_INLINE_WAIT_SECONDS="soon")
+    assert "COUNTERSIGN_INLINE_WAIT_SECONDS" in one_error_line(result)
 
 
 @pytest.mark.parametrize("secret", ["", "changeme"])
@@ -97,8 +70,8 @@ def test_an_unset_or_placeholder_secret_outside_development_is_one_line(
     args: list[str], secret: str, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    result = _run(args, url, tmp_path, COUNTERSIGN_ENVIRONMENT="production", COUNTERSIGN_SECRET_KEY=secret)
-    assert "COUNTERSIGN_SECRET_KEY" in _assert_one_line(result)
+    result = run_as_newcomer(args, url, tmp_path, COUNTERSIGN_ENVIRONMENT="production", COUNTERSIGN_SECRET_KEY=secret)
+    assert "COUNTERSIGN_SECRET_KEY" in one_error_line(result)
 
 
 def test_serve_on_an_address_in_use_is_one_line_and_never_opens_the_database(tmp_path: Path) -> None:
@@ -107,6 +80,6 @@ def test_serve_on_an_address_in_use_is_one_line_and_never_opens_the_database(tmp
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = _assert_one_line(_run(["serve", "--port", str(port)], f"sqlite:///{database}", tmp_path))
+        line = one_error_line(run_as_newcomer(["serve", "--port", str(port)], f"sqlite:///{database}", tmp_path))
     assert f"cannot listen on 127.0.0.1:{port}" in line and "in use" in line
     assert not database.exists()  # it stopped before the database: no sweep, no reclaim of the live server's calls

@@ -244,6 +244,25 @@ def run_cli(database_url: str, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+def run_as_newcomer(args: list[str], database_url: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """The console script as a newcomer runs it: only the database URL and the policies set (and ``extra``)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COUNTERSIGN_")}
+    env.update(COUNTERSIGN_DATABASE_URL=database_url, COUNTERSIGN_POLICIES=str(REPO / "policies"), **extra)
+    return subprocess.run(
+        [COUNTERSIGN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one ``error: ...`` line a failed command printed (asserting it failed, in that one line, no traceback)."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
 def approve_over_api(runtime: Runtime, url: str, person_token: str, call_id: str) -> None:
     """A reviewer approves ``call_id`` through the JSON API, as their scripts do (the preview's hash, a reason)."""
     call = runtime.gateway.get_call(call_id)

@@ -11,8 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from server.lifecycle.records import NewCall
-from tests.admin.test_cli_errors import _assert_one_line, _run
-from tests.mcp.support import make_runtime, make_settings
+from tests.mcp.support import make_runtime, make_settings, one_error_line, run_as_newcomer
 from tools.backoffice import ids
 
 
@@ -54,7 +53,7 @@ def test_without_a_backoffice_url_the_back_office_shares_the_gateways_database(d
 def test_an_unusable_backoffice_url_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'countersign.db'}"
     for office_url in ("not a database url", "sqlite:////nonexistent-countersign-dir/bo.db"):
-        result = _run(["demo", "--port", "0"], database_url, tmp_path, COUNTERSIGN_BACKOFFICE_URL=office_url)
-        line = _assert_one_line(result)
+        result = run_as_newcomer(["demo", "--port", "0"], database_url, tmp_path, COUNTERSIGN_BACKOFFICE_URL=office_url)
+        line = one_error_line(result)
         assert "back office database (COUNTERSIGN_BACKOFFICE_URL) cannot be used" in line, line
     assert not (tmp_path / "countersign.db").exists()  # refused before the gateway's database was touched
