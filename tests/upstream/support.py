@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,8 @@ from tests.conftest import REPO
 from tests.mcp.support import NODE, demo_registry, make_settings
 
 FILESYSTEM = REPO / "node_modules" / "@modelcontextprotocol" / "server-filesystem" / "dist" / "index.js"
+# tests/upstream/chatty_server.py: logs, reports progress, changes its tool list, declares a header.
+CHATTY = Path(__file__).with_name("chatty_server.py")
 EVERYTHING = REPO / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
 
 FS_POLICY = """\
@@ -61,3 +66,15 @@ def ready_when_it_reads(runtime: Runtime, path: Path) -> None:
         if not runtime.hub.call("fs__read_text_file", {"path": str(path)}).is_error:
             return
     raise AssertionError("server-filesystem never read its own folder")
+
+
+@contextmanager
+def chatty_runtime(database_url: str, tmp_path: Path, policy: str) -> Iterator[Runtime]:
+    """A runtime guarding the chatty test server over stdio as upstream ``chat``, connected, under ``policy``."""
+    upstream = StdioUpstream(command=(sys.executable, str(CHATTY), "stdio"), call_timeout=10)
+    runtime = upstream_runtime(database_url, tmp_path, {"chat": upstream}, policy)
+    try:
+        assert runtime.hub is not None and runtime.hub.wait_up("chat", 30)
+        yield runtime
+    finally:
+        runtime.close()

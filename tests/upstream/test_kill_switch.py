@@ -4,7 +4,6 @@ are refused, and a held call approved while it is on does not run until it is tu
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +12,9 @@ import pytest
 from server.lifecycle.records import NewCall
 from server.lifecycle.states import CallStatus
 from server.runtime import Runtime
-from server.upstream.config import StdioUpstream
 from tests.mcp.support import ADMIN
-from tests.upstream.support import upstream_runtime
+from tests.upstream.support import chatty_runtime
 
-SERVER = Path(__file__).with_name("chatty_server.py")
 POLICY = """\
 version: 1
 tools:
@@ -33,11 +30,8 @@ rules:
 
 @pytest.fixture
 def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    upstream = StdioUpstream(command=(sys.executable, str(SERVER), "stdio"), call_timeout=10)
-    runtime = upstream_runtime(database_url, tmp_path, {"chat": upstream}, POLICY)
-    assert runtime.hub is not None and runtime.hub.wait_up("chat", 30)
-    yield runtime
-    runtime.close()
+    with chatty_runtime(database_url, tmp_path, POLICY) as runtime:
+        yield runtime
 
 
 def _echo(text: str) -> NewCall:

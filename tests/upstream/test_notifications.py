@@ -3,7 +3,6 @@ call, and its notifications/tools/list_changed refreshes our list, re-checks the
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +13,10 @@ from mcp import Client
 from mcp.client.session import IncomingMessage
 
 from server.runtime import Runtime
-from server.upstream.config import StdioUpstream
 from server.upstream.pins import Pins
 from tests.mcp.support import mcp_server
-from tests.upstream.support import upstream_runtime
+from tests.upstream.support import chatty_runtime
 
-SERVER = Path(__file__).with_name("chatty_server.py")
 POLICY = """\
 version: 1
 tools:
@@ -31,11 +28,8 @@ tools:
 
 @pytest.fixture
 def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    upstream = StdioUpstream(command=(sys.executable, str(SERVER), "stdio"), call_timeout=10)
-    runtime = upstream_runtime(database_url, tmp_path, {"chat": upstream}, POLICY)
-    assert runtime.hub is not None and runtime.hub.wait_up("chat", 30)
-    yield runtime
-    runtime.close()
+    with chatty_runtime(database_url, tmp_path, POLICY) as runtime:
+        yield runtime
 
 
 async def test_log_messages_and_progress_from_the_upstream_reach_the_agent_during_an_allowed_call(

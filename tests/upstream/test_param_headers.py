@@ -4,7 +4,6 @@ check (it would walk the schema twice per call to compare nothing)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +14,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from server.runtime import Runtime
-from server.upstream.config import StdioUpstream
 from tests.mcp.support import mcp_server, serving
-from tests.upstream.support import upstream_runtime
+from tests.upstream.support import chatty_runtime
 from web.app import create_app
 
-SERVER = Path(__file__).with_name("chatty_server.py")
 POLICY = """\
 version: 1
 tools:
@@ -31,11 +28,8 @@ tools:
 
 @pytest.fixture
 def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    upstream = StdioUpstream(command=(sys.executable, str(SERVER), "stdio"), call_timeout=10)
-    runtime = upstream_runtime(database_url, tmp_path, {"chat": upstream}, POLICY)
-    assert runtime.hub is not None and runtime.hub.wait_up("chat", 30)
-    yield runtime
-    runtime.close()
+    with chatty_runtime(database_url, tmp_path, POLICY) as runtime:
+        yield runtime
 
 
 def test_only_a_schema_that_declares_a_header_is_handed_to_the_sdks_header_check(runtime: Runtime) -> None:
