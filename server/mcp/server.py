@@ -451,6 +451,11 @@ def build_server(gateway: Gateway, settings: Settings, *, resolve_agent: Resolve
     server.middleware.append(NonObjectArguments())
     if gateway.external is not None:
         _advertise_tools_changed(server)
+        # 2026-07-28 clients hear of list changes only on a stream they open; serving it also declares
+        # tools.listChanged to them.
+        server.add_request_handler(
+            "subscriptions/listen", types.SubscriptionsListenRequestParams, tools.list_changed.listen
+        )
     Tasks(gateway, resolve_agent=resolve_agent, outcome=tools._result).install(server)  # MCP Tasks, both eras
     # Registered here rather than as on_set_logging_level=, which warns (logging is deprecated in 2026-07-28).
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, tools.set_logging_level)
