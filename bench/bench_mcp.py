@@ -2,8 +2,8 @@
 
 1. Allowed-call latency (p50/p95/p99) and throughput (sequential, 16 and 64 concurrent clients) over
    streamable HTTP, through `countersign serve` and through a plain `mcp` SDK server exposing the same
-   tool (`get_customer` on the same back office), measured in the same run, in alternating rounds;
-   the medians' ratios printed, and each round's.
+   tool (`get_customer` on the same back office), measured in the same run, in alternating rounds,
+   each round with a fresh pair of server processes; the medians' ratios printed, and each round's.
 2. Decision-to-agent time: from the moment the approve API call returns to the moment the waiting
    agent's tools/call returns, when the approval goes to the agent's own server process, and when it
    goes to a second process sharing the database.
@@ -39,7 +39,9 @@ SEQUENTIAL_CALLS = 300
 CONCURRENCY = (16, 64)
 CALLS_PER_LEVEL = 640
 DECISION_SAMPLES = 15
-ROUNDS = 3
+# Each round starts both servers afresh: one process keeps whatever luck its start gave it (memory
+# layout, hash seed, a busy moment while it warmed up) for its whole life, and moved whole runs by 10-30%.
+ROUNDS = 5
 
 
 # --- the servers ------------------------------------------------------------------------------------
@@ -227,23 +229,29 @@ async def _held_call(api: httpx2.AsyncClient) -> str:
 # --- the run --------------------------------------------------------------------------------------------
 
 
-def report_allowed(plain_url: str, guarded_url: str, agent_token: str) -> None:
-    """Both servers, round after round (alternating which goes first); medians and each round's ratio."""
+def report_allowed(database_url: str, office_url: str, log: Path, agent_token: str) -> None:
+    """Round after round, a fresh pair of servers (alternating which goes first); medians and each round's ratio."""
     rounds: list[dict[str, dict[str, float]]] = []
     for number in range(ROUNDS):
-        servers = [("plain", plain_url, None), ("countersign", guarded_url, agent_token)]
-        if number % 2:
-            servers.reverse()  # neither server always runs on a machine the other just warmed or heated
-        rounds.append({name: asyncio.run(measure_allowed(url, token)) for name, url, token in servers})
+        plain = start_plain(database_url, office_url, log)
+        guarded = start_countersign(database_url, office_url, log)
+        try:
+            servers = [("plain", plain.url, None), ("countersign", guarded.url, agent_token)]
+            if number % 2:
+                servers.reverse()  # neither server always runs on a machine the other just warmed or heated
+            rounds.append({name: asyncio.run(measure_allowed(url, token)) for name, url, token in servers})
+        finally:
+            guarded.stop()
+            plain.stop()
     print(f"allowed call {TOOL} over streamable HTTP (same machine, client and server share the CPUs)")
-    print(f"median of {ROUNDS} rounds per server; the last column is each round's own ratio")
+    print(f"median of {ROUNDS} rounds, fresh server processes each round; the last column is each round's ratio")
     print(f"{'':22}{'plain mcp':>10}{'countersign':>13}{'ratio':>7}  {'per round':>9}")
     for key in ("p50", "p95", "p99", "sequential_rps", *(f"c{c}_rps" for c in CONCURRENCY)):
         unit = "ms" if key.startswith("p") else "calls/s"
-        plain = statistics.median(r["plain"][key] for r in rounds)
-        guarded = statistics.median(r["countersign"][key] for r in rounds)
+        base = statistics.median(r["plain"][key] for r in rounds)
+        ours = statistics.median(r["countersign"][key] for r in rounds)
         each = " ".join(f"{r['countersign'][key] / r['plain'][key]:.2f}" for r in rounds)
-        print(f"{key + ' ' + unit:22}{plain:10.1f}{guarded:13.1f}{guarded / plain:7.2f}  {each}")
+        print(f"{key + ' ' + unit:22}{base:10.1f}{ours:13.1f}{ours / base:7.2f}  {each}")
 
 
 def _tokens(database_url: str) -> tuple[str, str]:
@@ -276,22 +284,19 @@ def main() -> None:
         print(f"back office: {'in the gateway database' if shared else 'a database of its own'}")
         log = root / "servers.log"
         agent_token, person_token = _tokens(database_url)
-        guarded = start_countersign(database_url, office_url, log, command="demo")  # seeds the back office
-        plain = start_plain(database_url, office_url, log)
+        start_countersign(database_url, office_url, log, command="demo").stop()  # seeds the back office
+        report_allowed(database_url, office_url, log, agent_token)
+        guarded = start_countersign(database_url, office_url, log)
+        second = start_countersign(database_url, office_url, log)
         try:
-            report_allowed(plain.url, guarded.url, agent_token)
-            second = start_countersign(database_url, office_url, log)
-            try:
-                same = asyncio.run(measure_decisions(guarded.url, guarded.url, agent_token, person_token))
-                cross = asyncio.run(measure_decisions(guarded.url, second.url, agent_token, person_token))
-            finally:
-                second.stop()
-            print("decision to agent (approve API returns -> waiting agent's result arrives)")
-            print(f"  same process:   {_ms(same)}")
-            print(f"  across processes sharing the database: {_ms(cross)}")
+            same = asyncio.run(measure_decisions(guarded.url, guarded.url, agent_token, person_token))
+            cross = asyncio.run(measure_decisions(guarded.url, second.url, agent_token, person_token))
         finally:
+            second.stop()
             guarded.stop()
-            plain.stop()
+        print("decision to agent (approve API returns -> waiting agent's result arrives)")
+        print(f"  same process:   {_ms(same)}")
+        print(f"  across processes sharing the database: {_ms(cross)}")
 
 
 if __name__ == "__main__":
