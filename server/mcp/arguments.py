@@ -1,7 +1,7 @@
 """Checking a call's arguments before anything is classified or stored as a call to run.
 
 Order: the arguments must be an object; ``justification`` is split off and checked; the rest is
-checked against the tool's JSON schema (jsonschema, so the message names the bad field), then by
+checked against the tool's JSON schema (server/schema_check.py: the message names the bad field), then by
 the tool's own signature (``ToolSpec.parse``, which also coerces to canonical types).
 """
 
@@ -11,13 +11,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
-from jsonschema.exceptions import best_match
 from pydantic import ValidationError
 
 from server.mcp.catalog import JUSTIFICATION, JUSTIFICATION_SCHEMA
 from server.policy.types import Justification
+from server.schema_check import SchemaCheck
 from tools.contract import ToolInputError, ToolSpec
 
 
@@ -37,23 +36,23 @@ class ParsedCall:
 
 
 class Validators:
-    """Compiled JSON-schema validators for known schemas (by tool name), built on first use. Thread-safe."""
+    """Compiled schema checks for known schemas (by tool name), built on first use. Thread-safe."""
 
     def __init__(self, schemas: dict[str, dict[str, Any]]) -> None:
         self._schemas = schemas
         self._lock = threading.Lock()
-        self._by_name: dict[str, Draft202012Validator] = {}
+        self._by_name: dict[str, SchemaCheck] = {}
 
-    def get(self, name: str) -> Draft202012Validator:
+    def get(self, name: str) -> SchemaCheck:
         validator = self._by_name.get(name)
         if validator is None:
-            validator = Draft202012Validator(self._schemas[name])
+            validator = SchemaCheck(self._schemas[name])
             with self._lock:
                 self._by_name[name] = validator
         return validator
 
 
-_JUSTIFICATION_VALIDATOR = Draft202012Validator(JUSTIFICATION_SCHEMA)
+_JUSTIFICATION_VALIDATOR = SchemaCheck(JUSTIFICATION_SCHEMA)
 
 
 def as_object(arguments: object) -> dict[str, Any]:
@@ -65,9 +64,9 @@ def as_object(arguments: object) -> dict[str, Any]:
     return arguments
 
 
-def check_schema(validator: Draft202012Validator, arguments: dict[str, Any], prefix: str = "") -> None:
+def check_schema(validator: SchemaCheck, arguments: dict[str, Any], prefix: str = "") -> None:
     """Raises ArgumentError naming the most relevant violation of the schema."""
-    error = best_match(validator.iter_errors(arguments))
+    error = validator.problem(arguments)
     if error is not None:
         raise _schema_error(error, prefix)
 

@@ -24,9 +24,9 @@ import anyio.abc
 import anyio.from_thread
 import anyio.to_thread
 import mcp_types as types
-from jsonschema import Draft202012Validator
 from mcp.shared.exceptions import MCPError
 
+from server.schema_check import SchemaCheck
 from server.upstream.config import UpstreamsConfig
 from server.upstream.connection import ProgressFn, UpstreamConnection, UpstreamUnavailable
 from server.upstream.names import listed_name
@@ -54,7 +54,7 @@ class UpstreamTool:
     tool: types.Tool
     definition: dict[str, Any]
     hash: str
-    validator: Draft202012Validator = field(compare=False)
+    validator: SchemaCheck = field(compare=False)
 
     @classmethod
     def of(cls, upstream: str, tool: types.Tool) -> UpstreamTool:
@@ -70,7 +70,7 @@ class UpstreamTool:
             tool=tool,
             definition=definition,
             hash=definition_hash(definition),
-            validator=Draft202012Validator(schema),
+            validator=SchemaCheck(schema),
         )
 
 

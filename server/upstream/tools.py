@@ -14,7 +14,6 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 
 import mcp_types as types
-from jsonschema.exceptions import best_match
 
 from server.lifecycle.execution import ToolOutcome, ToolRefused
 from server.policy import Policy
@@ -133,7 +132,7 @@ class UpstreamTools:
         listed = self.hub.get(tool)
         if listed is None:
             raise ToolInputError(f"upstream tool {tool!r} is not available now")
-        error = best_match(listed.validator.iter_errors(args))
+        error = listed.validator.problem(args)
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path) or None
             raise ToolInputError(f"{where or 'arguments'}: {error.message[:300]}", field=where)
