@@ -5,8 +5,8 @@ Evaluation order (this is the one place it is written down):
 1. No policy loaded (never a good one) -> ``block``, category ``no-policy``.
 2. The tool has no entry under ``tools:`` -> ``block``, category ``unknown-tool``.
 3. An override that names another tool -> ``block`` (a caller bug; fail closed).
-4. Build the evaluation context once, with the variables the tool's rules read. Arguments that
-   cannot be converted -> ``block``.
+4. Build the evaluation context once, with the variables the tool's rules read (of ``text``, the
+   fields they read). Arguments that cannot be converted -> ``block``.
 5. Evaluate, in policy order, every rule that applies to the tool (``tools:`` lists it, or is absent).
    Any rule that fails (missing key, wrong type, non-bool result...) -> ``block``, category
    ``policy-error``, naming the rule; nothing else is decided.
@@ -14,7 +14,8 @@ Evaluation order (this is the one place it is written down):
    and always matches. The strictest vote wins: ``block`` > ``hold`` > ``allow``. So an override to
    ``block`` blocks everything, to ``hold`` holds even where an allow rule matches, and to ``allow``
    only loosens the tool's default, never a holding or blocking rule.
-7. No votes (no rule matched, no override) -> the tool's default action.
+7. No votes (no rule matched, no override) -> the tool's default action (that verdict is worked out
+   once per policy and tool; each call adds its exposure, customer and priority).
 8. The winners are the matching rules whose action won (policy order). The verdict takes:
    - risk: the override's risk if any, else the tool's; raised to the highest risk a winner sets;
    - customer impact: the tool's, raised to the highest a winner sets;
@@ -63,7 +64,7 @@ def classify(policy: Policy | None, facts: CallFacts, override: ToolOverride | N
         reason = f"an override for {override.tool!r} was given for {facts.tool!r}"
         return _blocked(policy, facts, "policy-error", reason, tool=tool)
     try:
-        context = build_context(facts, policy.variables_for(facts.tool))
+        context = build_context(facts, policy.variables_for(facts.tool), policy.text_fields_for(facts.tool))
     except EVALUATION_ERRORS as exc:
         reason = f"the arguments cannot be read by the policy: {exc}"
         return _blocked(policy, facts, "policy-error", reason, tool=tool)
@@ -107,6 +108,22 @@ def _matching_rules(rules: Sequence[CompiledRule], context: cel.Context) -> list
 
 
 def _decide(
+    policy: Policy, facts: CallFacts, tool: ToolEntry, matched: Sequence[CompiledRule], override: ToolOverride | None
+) -> Verdict:
+    if matched or override is not None:
+        return _contest(policy, facts, tool, matched, override)
+    # Nothing voted (most allowed calls): the tool's default, the same for every call to it but for the
+    # call's exposure, customer and priority; worked out once per loaded policy.
+    default = policy.default_verdicts.get(facts.tool)
+    if default is None:
+        default = policy.default_verdicts[facts.tool] = _contest(policy, facts, tool, matched, override)
+    priority = base_priority(
+        exposure=facts.exposure, impact=default.customer_impact, risk=default.risk, justification=facts.justification
+    )
+    return default.model_copy(update={"exposure": facts.exposure, "customer": facts.customer, "priority": priority})
+
+
+def _contest(
     policy: Policy, facts: CallFacts, tool: ToolEntry, matched: Sequence[CompiledRule], override: ToolOverride | None
 ) -> Verdict:
     votes = [rule.action for rule in matched] + ([override.action] if override is not None else [])

@@ -1,14 +1,16 @@
-"""A loaded policy: validated, merged and compiled. Immutable; classify() only reads it."""
+"""A loaded policy: validated, merged and compiled. Immutable; classify() only reads it (and keeps a
+memo of each tool's default verdict in it, which a reload starts afresh)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
-from server.policy.expressions import Condition
+from server.policy.expressions import TEXT_FIELDS, Condition
 from server.policy.model import Defaults, QueueSpec, RuleSpec, ToolEntry
-from server.policy.types import Action
+from server.policy.types import Action, Verdict
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Policy:
     # and the variables they read.
     _rules_by_tool: Mapping[str, tuple[CompiledRule, ...]] = field(repr=False, compare=False)
     _variables_by_tool: Mapping[str, frozenset[str]] = field(repr=False, compare=False)
+    # The fields of `text` they read (all, for a tool not listed).
+    _text_fields_by_tool: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    # Filled by classify(): a tool's verdict when nothing voted, less what each call's facts add.
+    default_verdicts: dict[str, Verdict] = field(default_factory=dict, repr=False, compare=False)
 
     def rules_for(self, tool: str) -> tuple[CompiledRule, ...]:
         return self._rules_by_tool.get(tool, ())
@@ -58,3 +66,7 @@ class Policy:
     def variables_for(self, tool: str) -> frozenset[str]:
         """The context variables the tool's rules read."""
         return self._variables_by_tool.get(tool, frozenset())
+
+    def text_fields_for(self, tool: str) -> frozenset[str]:
+        """The fields of the ``text`` variable the tool's rules read."""
+        return self._text_fields_by_tool.get(tool, TEXT_FIELDS)

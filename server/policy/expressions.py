@@ -25,6 +25,7 @@ from server.policy.types import CallFacts
 from server.text import is_ascii_tree, readable, readable_tree, tree_facts
 
 VARIABLES = ("tool", "args", "agent", "server", "justification", "exposure", "customer", "category", "text")
+TEXT_FIELDS = frozenset({"args", "reason", "evidence", "on_behalf_of", "hidden", "mixed_script"})
 # Much longer expressions have crashed the CEL parser (a Rust panic while formatting a syntax error).
 MAX_EXPRESSION_LENGTH = 10_000
 
@@ -51,6 +52,9 @@ EVALUATION_ERRORS: tuple[type[Exception], ...] = (
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 # Comprehension macros bind a name: `evidence.exists(e, e.source == "crm")` binds `e`.
 _MACRO_BINDING = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+# The variable `text` (not a field of that name, `args.text`), and `text.<field>`.
+_TEXT_NAME = re.compile(r"(?<![\w.])text\b")
+_TEXT_FIELD = re.compile(r"(?<![\w.])text\s*\.\s*([A-Za-z_]\w*)")
 
 
 class ConditionSyntaxError(ValueError):
@@ -78,6 +82,8 @@ class Condition:
     program: cel.Program
     # The context variables it reads, so a call's context can leave the others out.
     variables: frozenset[str]
+    # The fields of `text` it reads (its args, evidence... cost a conversion each call when nobody reads them).
+    text_fields: frozenset[str] = frozenset()
 
     def matches(self, context: cel.Context) -> bool:
         """Evaluate against a call's context.
@@ -122,7 +128,8 @@ def compile_condition(source: str) -> Condition:
         line, column = _line_column(source, exc.offset)
         raise ConditionSyntaxError(str(exc), line, column) from exc
     program = cel.compile(routed) if routed != source else checked
-    condition = Condition(source, program, frozenset(checked.variables()) & frozenset(VARIABLES))
+    variables = frozenset(checked.variables()) & frozenset(VARIABLES)
+    condition = Condition(source, program, variables, text_fields_read(source) if "text" in variables else frozenset())
     if not checked.variables():
         # A constant (`true`, `1/0`, `"yes"`) is checked now rather than failing every call.
         try:
@@ -132,13 +139,27 @@ def compile_condition(source: str) -> Condition:
     return condition
 
 
-def build_context(facts: CallFacts, variables: Collection[str] = VARIABLES) -> cel.Context:
-    """The one evaluation context of a call, holding only ``variables`` (converting costs ~1 µs a value).
+def text_fields_read(source: str) -> frozenset[str]:
+    """The fields of ``text`` an expression reads: all of them unless every use is ``text.<field>``."""
+    uses = len(_TEXT_NAME.findall(source))
+    fields = frozenset(_TEXT_FIELD.findall(source))
+    if len(_TEXT_FIELD.findall(source)) != uses or not fields <= TEXT_FIELDS:
+        return TEXT_FIELDS  # `text` passed whole, or a name we cannot place: build everything
+    return fields
+
+
+def build_context(
+    facts: CallFacts, variables: Collection[str] = VARIABLES, text_fields: frozenset[str] = TEXT_FIELDS
+) -> cel.Context:
+    """The one evaluation context of a call, holding only ``variables`` and, of ``text``, only
+    ``text_fields`` (converting costs ~1 µs a value).
 
     Raises:
         ValueError: an argument value cannot be converted to CEL (not JSON-like).
     """
     values = {name: _READERS[name](facts) for name in variables}
+    if "text" in values and text_fields != TEXT_FIELDS:
+        values["text"] = {name: value for name, value in values["text"].items() if name in text_fields}
     return cel.Context(values, dict(FUNCTIONS))
 
 

@@ -226,6 +226,10 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         name: frozenset().union(*(r.condition.variables for r in applying if r.condition is not None))
         for name, applying in by_tool.items()
     }
+    text_fields = {
+        name: frozenset().union(*(r.condition.text_fields for r in applying if r.condition is not None))
+        for name, applying in by_tool.items()
+    }
     return Policy(
         version=version,
         files=paths,
@@ -235,6 +239,7 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         rules=tuple(rules),
         _rules_by_tool=types.MappingProxyType(by_tool),
         _variables_by_tool=types.MappingProxyType(variables),
+        _text_fields_by_tool=types.MappingProxyType(text_fields),
     )
 
 

@@ -6,10 +6,15 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from server.policy import classify
-from server.policy.types import Action, Impact, Risk, ToolOverride
+from server.policy import classify, load_policy
+from server.policy.classify import _contest, _decide
+from server.policy.types import Action, CallFacts, Evidence, Exposure, Impact, Justification, Risk, ToolOverride
 from tests.policy.builders import facts, policy_with
+
+_DEFAULT_POLICY = load_policy(Path(__file__).resolve().parents[2] / "policies")
 
 
 @pytest.mark.parametrize(
@@ -259,3 +264,23 @@ def test_one_policy_classifies_from_many_threads_at_once(tmp_path: Path) -> None
     for thread in threads:
         thread.join(timeout=10)
     assert results == [Action.BLOCK] * 1600
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tool=st.sampled_from(sorted(_DEFAULT_POLICY.tools)),
+    amount=st.none() | st.floats(0, 1e9),
+    customer=st.none() | st.sampled_from(["C-1001", "C-2002"]),
+    confidence=st.none() | st.floats(0, 1),
+    evidence=st.integers(0, 2),
+)
+def test_a_call_nothing_voted_on_gets_the_verdict_worked_out_afresh(
+    tool: str, amount: float | None, customer: str | None, confidence: float | None, evidence: int
+) -> None:
+    # The default verdict is worked out once per policy and tool; each call's own facts must still show.
+    justification = Justification(confidence=confidence, evidence=[Evidence(source=f"t:{n}") for n in range(evidence)])
+    exposure = Exposure(amount=amount, currency="EUR") if amount is not None else None
+    call = CallFacts(tool=tool, args={}, exposure=exposure, customer=customer, justification=justification)
+    entry = _DEFAULT_POLICY.tools[tool]
+    for _ in range(2):  # the first call fills the memo, the second reads it
+        assert _decide(_DEFAULT_POLICY, call, entry, [], None) == _contest(_DEFAULT_POLICY, call, entry, [], None)

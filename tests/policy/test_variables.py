@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from server.policy import classify
+from server.policy.expressions import TEXT_FIELDS, compile_condition
 from server.policy.types import Action, CallFacts
 from tests.policy.builders import facts, policy_with
 
@@ -88,3 +89,32 @@ def test_missing_confidence_never_passes_a_confidence_threshold(tmp_path: Path) 
     policy = policy_with(tmp_path, "- {id: sure, when: 'justification.confidence >= 0.5', action: allow}")
     assert classify(policy, facts(confidence=None)).action == Action.HOLD
     assert classify(policy, facts(confidence=0.5)).action == Action.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("when", "fields"),
+    [
+        ("text.hidden || text.mixed_script", {"hidden", "mixed_script"}),
+        ("text . args.subject.contains('x') && has(text.reason)", {"args", "reason"}),
+        ("size(text) == 6", TEXT_FIELDS),  # the whole map: every field is built
+        ("'args' in text && text.hidden", TEXT_FIELDS),
+        ("text.novel == 1", TEXT_FIELDS),  # a name we do not know: build everything, let CEL say what is missing
+        ("args.text == 'x'", set()),  # a field named text is not the variable
+        ("args.items.exists(text, text.size() > 2)", TEXT_FIELDS),  # a bound name we cannot tell apart: everything
+    ],
+)
+def test_a_condition_names_the_fields_of_text_it_reads(when: str, fields: set[str]) -> None:
+    assert compile_condition(when).text_fields == fields
+
+
+def test_a_call_context_holds_every_field_of_text_some_rule_of_the_tool_reads(tmp_path: Path) -> None:
+    policy = policy_with(
+        tmp_path,
+        """
+        - {id: hidden, when: "text.hidden", action: hold}
+        - {id: lost, when: "text.reason.contains('lost')", action: hold}
+        """,
+    )
+    assert policy.text_fields_for("refund") == {"hidden", "reason"}
+    assert classify(policy, facts(reason="Parcel lost")).matched_rules == ("lost",)
+    assert classify(policy, DISGUISED).matched_rules == ("hidden", "lost")  # "lo\u200bst" read as a person reads it
