@@ -3,7 +3,8 @@
 1. Allowed-call latency (p50/p95/p99) and throughput (sequential, 16 and 64 concurrent clients) over
    streamable HTTP, through `countersign serve` and through a plain `mcp` SDK server exposing the same
    tool (`get_customer` on the same back office), measured in the same run, in alternating rounds,
-   each round with a fresh pair of server processes; the medians' ratios printed, and each round's.
+   each round with a fresh pair of server processes (sequential calls: both servers in alternating
+   blocks); the medians' ratios printed, and each round's.
 2. Decision-to-agent time: from the moment the approve API call returns to the moment the waiting
    agent's tools/call returns, when the approval goes to the agent's own server process, and when it
    goes to a second process sharing the database.
@@ -35,7 +36,9 @@ TOOL = "get_customer"
 ARGS = {"customer_id": "C-1001"}
 # 1.00 EUR without evidence: held by the default policy (up to 940 of them fit in order O-1001).
 REFUND = {"customer_id": "C-1001", "order_id": "O-1001", "amount": 1.0, "currency": "EUR", "reason": "bench"}
-SEQUENTIAL_CALLS = 300
+# Sequential calls: blocks of BLOCK_CALLS to each server in turn (see measure_sequential).
+SEQUENTIAL_BLOCKS = 10
+BLOCK_CALLS = 50
 CONCURRENCY = (16, 64)
 CALLS_PER_LEVEL = 640
 DECISION_SAMPLES = 15
@@ -157,19 +160,46 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - started
 
 
-async def measure_allowed(url: str, token: str | None) -> dict[str, float]:
-    figures: dict[str, float] = {}
+async def measure_sequential(servers: list[tuple[str, str, str | None]]) -> dict[str, dict[str, float]]:
+    """One agent per server, taking turns: a block of calls to one, then a block to the other, and so on.
+
+    The machine's speed drifts over seconds (a busy neighbour, a slower moment); blocks of a few hundred
+    milliseconds, alternating, put both servers through the same moments, so the drift cancels in the ratio.
+    """
+    latencies: dict[str, list[float]] = {name: [] for name, _, _ in servers}
+    elapsed = dict.fromkeys(latencies, 0.0)
     async with AsyncExitStack() as stack:
-        client = await _client(stack, url, token)
-        for _ in range(20):  # warm up
-            await client.call_tool(TOOL, ARGS)
-        started = time.perf_counter()
-        latencies = [await _timed(lambda: client.call_tool(TOOL, ARGS)) for _ in range(SEQUENTIAL_CALLS)]
-        figures["sequential_rps"] = SEQUENTIAL_CALLS / (time.perf_counter() - started)
-    cuts = statistics.quantiles(latencies, n=100)
-    figures.update(p50=cuts[49] * 1000, p95=cuts[94] * 1000, p99=cuts[98] * 1000)
+        clients = {name: await _client(stack, url, token) for name, url, token in servers}
+        for client in clients.values():
+            for _ in range(20):  # warm up
+                await client.call_tool(TOOL, ARGS)
+        for block in range(SEQUENTIAL_BLOCKS):
+            order = list(clients.items()) if block % 2 == 0 else list(reversed(clients.items()))
+            for name, client in order:
+                started = time.perf_counter()
+                latencies[name] += await _block(client)
+                elapsed[name] += time.perf_counter() - started
+    figures: dict[str, dict[str, float]] = {}
+    for name, seen in latencies.items():
+        cuts = statistics.quantiles(seen, n=100)
+        figures[name] = {
+            "p50": cuts[49] * 1000,
+            "p95": cuts[94] * 1000,
+            "p99": cuts[98] * 1000,
+            "sequential_rps": len(seen) / elapsed[name],
+        }
+    return figures
+
+
+async def _block(client: Client) -> list[float]:
+    return [await _timed(lambda: client.call_tool(TOOL, ARGS)) for _ in range(BLOCK_CALLS)]
+
+
+async def measure_allowed(servers: list[tuple[str, str, str | None]]) -> dict[str, dict[str, float]]:
+    figures = await measure_sequential(servers)
     for level in CONCURRENCY:
-        figures[f"c{level}_rps"] = await _throughput(url, token, level)
+        for name, url, token in servers:
+            figures[name][f"c{level}_rps"] = await _throughput(url, token, level)
     return figures
 
 
@@ -236,10 +266,13 @@ def report_allowed(database_url: str, office_url: str, log: Path, agent_token: s
         plain = start_plain(database_url, office_url, log)
         guarded = start_countersign(database_url, office_url, log)
         try:
-            servers = [("plain", plain.url, None), ("countersign", guarded.url, agent_token)]
+            servers: list[tuple[str, str, str | None]] = [
+                ("plain", plain.url, None),
+                ("countersign", guarded.url, agent_token),
+            ]
             if number % 2:
                 servers.reverse()  # neither server always runs on a machine the other just warmed or heated
-            rounds.append({name: asyncio.run(measure_allowed(url, token)) for name, url, token in servers})
+            rounds.append(asyncio.run(measure_allowed(servers)))
         finally:
             guarded.stop()
             plain.stop()
