@@ -57,8 +57,9 @@ class Policy:
     _text_fields_by_tool: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
-    # Filled by classify(): a tool's verdict when nothing voted, less what each call's facts add.
-    default_verdicts: dict[str, Verdict] = field(default_factory=dict, repr=False, compare=False)
+    # Filled by classify(): a tool's verdict when nothing voted, less what each call's facts add. Not an
+    # argument, so a policy made from another (dataclasses.replace) starts with a memo of its own.
+    default_verdicts: dict[str, Verdict] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rules_for(self, tool: str) -> tuple[CompiledRule, ...]:
         return self._rules_by_tool.get(tool, ())

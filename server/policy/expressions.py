@@ -141,9 +141,9 @@ def compile_condition(source: str) -> Condition:
 
 def text_fields_read(source: str) -> frozenset[str]:
     """The fields of ``text`` an expression reads: all of them unless every use is ``text.<field>``."""
-    uses = len(_TEXT_NAME.findall(source))
-    fields = frozenset(_TEXT_FIELD.findall(source))
-    if len(_TEXT_FIELD.findall(source)) != uses or not fields <= TEXT_FIELDS:
+    found = _TEXT_FIELD.findall(source)
+    fields = frozenset(found)
+    if len(found) != len(_TEXT_NAME.findall(source)) or not fields <= TEXT_FIELDS:
         return TEXT_FIELDS  # `text` passed whole, or a name we cannot place: build everything
     return fields
 

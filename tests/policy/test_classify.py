@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -284,3 +285,12 @@ def test_a_call_nothing_voted_on_gets_the_verdict_worked_out_afresh(
     entry = _DEFAULT_POLICY.tools[tool]
     for _ in range(2):  # the first call fills the memo, the second reads it
         assert _decide(_DEFAULT_POLICY, call, entry, [], None) == _contest(_DEFAULT_POLICY, call, entry, [], None)
+
+
+def test_a_policy_made_from_another_does_not_share_its_default_verdicts() -> None:
+    stricter = dataclasses.replace(
+        _DEFAULT_POLICY, tools={**_DEFAULT_POLICY.tools, "get_customer": _DEFAULT_POLICY.tools["issue_refund"]}
+    )
+    call = CallFacts(tool="get_customer", args={})
+    assert classify(_DEFAULT_POLICY, call).action == Action.ALLOW  # fills the first policy's memo
+    assert classify(stricter, call).action == _DEFAULT_POLICY.tools["issue_refund"].action
