@@ -70,10 +70,9 @@ class _PythonPattern:
 
 
 def _compiled(schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator | None:
-    text = json.dumps(schema)
-    if any(keyword in text for keyword in _REFERENCE_ONLY):
-        return None
     try:
+        if any(keyword in json.dumps(schema) for keyword in _REFERENCE_ONLY):
+            return None
         return jsonschema_rs.Draft202012Validator(
             schema, validate_formats=False, offline=True, keywords={"pattern": _PythonPattern}
         )

@@ -57,6 +57,23 @@ def test_the_fast_check_accepts_and_refuses_exactly_what_the_reference_does(case
     assert (problem is None) == (not expected), (name, arguments, problem, expected[:1])
 
 
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ({"type": "integer", "maximum": 2**53}, 2**53 + 1),  # past a double's precision
+        ({"type": "integer", "minimum": 2**53 + 2}, 2**53 + 1),
+        ({"type": "integer", "maximum": 10**30}, 10**30 + 1),
+        ({"uniqueItems": True}, [1, 1.0]),
+        ({"enum": [1]}, True),  # a bool is not a number
+        ({"const": 1.0}, 1),
+        ({"exclusiveMaximum": 0.1 + 0.2}, 0.1 + 0.2),
+    ],
+)
+def test_edge_values_get_the_reference_answer(schema: dict[str, Any], value: Any) -> None:
+    check = SchemaCheck(schema)
+    assert (check.problem(value) is None) == (not list(check.reference.iter_errors(value)))
+
+
 def test_valid_arguments_of_every_tool_pass_and_a_wrong_type_is_named() -> None:
     check = SchemaCheck(SCHEMAS["get_customer"])
     assert check.problem({"customer_id": "C-1001"}) is None
