@@ -157,9 +157,9 @@ def build_context(
     Raises:
         ValueError: an argument value cannot be converted to CEL (not JSON-like).
     """
-    values = {name: _READERS[name](facts) for name in variables}
-    if "text" in values and text_fields != TEXT_FIELDS:
-        values["text"] = {name: value for name, value in values["text"].items() if name in text_fields}
+    values = {name: _READERS[name](facts) for name in variables if name != "text"}
+    if "text" in variables:
+        values["text"] = _text(facts, text_fields)
     return cel.Context(values, dict(FUNCTIONS))
 
 
@@ -181,8 +181,9 @@ def _exposure(facts: CallFacts) -> dict[str, Any] | None:
     return {"amount": exposure.amount, "currency": exposure.currency} if exposure is not None else None
 
 
-def _text(facts: CallFacts) -> dict[str, Any]:
-    """Text as a person reads it (server/text): only built for the rules that read ``text``."""
+def _text(facts: CallFacts, fields: frozenset[str] = TEXT_FIELDS) -> dict[str, Any]:
+    """Text as a person reads it (server/text): only built for the rules that read ``text``, and only
+    the ``fields`` they read (each costs a conversion to CEL)."""
     justification = facts.justification
     evidence = [
         {"source": item.source, "excerpt": item.excerpt or "", "url": item.url or ""} for item in justification.evidence
@@ -191,7 +192,7 @@ def _text(facts: CallFacts) -> dict[str, Any]:
     on_behalf_of = facts.on_behalf_of or ""
     everything = [facts.args, reason, evidence, on_behalf_of]
     if is_ascii_tree(everything):  # the common case: nothing to normalise, nothing hidden
-        return {
+        plain = {
             "args": facts.args,
             "reason": reason,
             "evidence": evidence,
@@ -199,15 +200,17 @@ def _text(facts: CallFacts) -> dict[str, Any]:
             "hidden": False,
             "mixed_script": False,
         }
+        return {name: value for name, value in plain.items() if name in fields}
     found = tree_facts(everything)
-    return {
-        "args": readable_tree(facts.args),
-        "reason": readable(reason),
-        "evidence": readable_tree(evidence),
-        "on_behalf_of": readable(on_behalf_of),
-        "hidden": found.hidden,
-        "mixed_script": found.mixed_script,
+    readers: dict[str, Callable[[], Any]] = {
+        "args": lambda: readable_tree(facts.args),
+        "reason": lambda: readable(reason),
+        "evidence": lambda: readable_tree(evidence),
+        "on_behalf_of": lambda: readable(on_behalf_of),
+        "hidden": lambda: found.hidden,
+        "mixed_script": lambda: found.mixed_script,
     }
+    return {name: read() for name, read in readers.items() if name in fields}
 
 
 _READERS: Mapping[str, Callable[[CallFacts], Any]] = MappingProxyType(
@@ -220,7 +223,7 @@ _READERS: Mapping[str, Callable[[CallFacts], Any]] = MappingProxyType(
         "exposure": _exposure,
         "customer": lambda facts: facts.customer or "",
         "category": lambda facts: facts.category or "",
-        "text": _text,
+        # and "text": _text, which also takes the fields the rules read (build_context)
     }
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.policy.compiled import CompiledRule, Policy
 from server.policy.declared import compile_value
-from server.policy.expressions import ConditionSyntaxError, compile_condition
+from server.policy.expressions import Condition, ConditionSyntaxError, compile_condition
 from server.policy.model import Defaults, PolicyFile, QueueSpec, ToolEntry
 from server.policy.problems import PolicyError, Problem
 from server.policy.yamlsource import Position, YamlDocument, YamlProblem, position_in_scalar, read_yaml
@@ -222,14 +223,8 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         return None
     tools = {name: tool for name, (tool, _) in merged.tools.items()}
     by_tool = {name: tuple(r for r in rules if r.spec.tools is None or name in r.spec.tools) for name in tools}
-    variables = {
-        name: frozenset().union(*(r.condition.variables for r in applying if r.condition is not None))
-        for name, applying in by_tool.items()
-    }
-    text_fields = {
-        name: frozenset().union(*(r.condition.text_fields for r in applying if r.condition is not None))
-        for name, applying in by_tool.items()
-    }
+    variables = {name: _read_by(applying, lambda c: c.variables) for name, applying in by_tool.items()}
+    text_fields = {name: _read_by(applying, lambda c: c.text_fields) for name, applying in by_tool.items()}
     return Policy(
         version=version,
         files=paths,
@@ -241,6 +236,11 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         _variables_by_tool=types.MappingProxyType(variables),
         _text_fields_by_tool=types.MappingProxyType(text_fields),
     )
+
+
+def _read_by(rules: tuple[CompiledRule, ...], names: Callable[[Condition], frozenset[str]]) -> frozenset[str]:
+    """What the rules' conditions read, together (variables, or fields of ``text``)."""
+    return frozenset().union(*(names(rule.condition) for rule in rules if rule.condition is not None))
 
 
 def _condition_problem(
