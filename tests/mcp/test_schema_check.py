@@ -74,7 +74,7 @@ def test_edge_values_get_the_reference_answer(schema: dict[str, Any], value: Any
     assert (check.problem(value) is None) == (not list(check.reference.iter_errors(value)))
 
 
-def test_valid_arguments_of_every_tool_pass_and_a_wrong_type_is_named() -> None:
+def test_valid_arguments_pass_and_a_wrong_type_is_named() -> None:
     check = SchemaCheck(SCHEMAS["get_customer"])
     assert check.problem({"customer_id": "C-1001"}) is None
     problem = check.problem({"customer_id": 1001})
