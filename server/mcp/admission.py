@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import anyio
 
@@ -48,16 +46,9 @@ class Admission:
     def running(self) -> int:
         return len(self._started)
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def slot(self) -> Slot:
         """Wait for a turn (at most ``patience`` behind any one call), then hold it until the block ends."""
-        token = object()
-        await self._enter(token)
-        try:
-            yield
-        finally:
-            del self._started[token]
-            self._wake_next()
+        return Slot(self)
 
     async def _enter(self, token: object) -> None:
         if not self._waiting and len(self._started) < self.slots:  # the common case: a free slot, nobody queued
@@ -96,3 +87,20 @@ class Admission:
     def _wake_next(self) -> None:
         if self._waiting:
             self._waiting[0].set()
+
+
+class Slot:
+    """One call's turn (``async with admission.slot():``). A class rather than an ``asynccontextmanager``:
+    every allowed call takes one, and the generator machinery cost several times this."""
+
+    __slots__ = ("_admission",)
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+
+    async def __aenter__(self) -> None:
+        await self._admission._enter(self)
+
+    async def __aexit__(self, *_exc: object) -> None:
+        del self._admission._started[self]
+        self._admission._wake_next()

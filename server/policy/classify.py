@@ -64,7 +64,10 @@ def classify(policy: Policy | None, facts: CallFacts, override: ToolOverride | N
         reason = f"an override for {override.tool!r} was given for {facts.tool!r}"
         return _blocked(policy, facts, "policy-error", reason, tool=tool)
     try:
-        context = build_context(facts, policy.variables_for(facts.tool), policy.text_fields_for(facts.tool))
+        tool_name = facts.tool
+        context = build_context(
+            facts, policy.variables_for(tool_name), policy.text_fields_for(tool_name), policy.functions_for(tool_name)
+        )
     except EVALUATION_ERRORS as exc:
         reason = f"the arguments cannot be read by the policy: {exc}"
         return _blocked(policy, facts, "policy-error", reason, tool=tool)

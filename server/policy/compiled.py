@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from server.policy.expressions import TEXT_FIELDS, Condition
+from server.policy.expressions import FUNCTIONS, TEXT_FIELDS, Condition
 from server.policy.model import Defaults, QueueSpec, RuleSpec, ToolEntry
 from server.policy.types import Action, Verdict
 
@@ -57,6 +57,10 @@ class Policy:
     _text_fields_by_tool: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
+    # The functions they call (all, for a tool not listed).
+    _functions_by_tool: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
     # Filled by classify(): a tool's verdict when nothing voted, less what each call's facts add. Not an
     # argument, so a policy made from another (dataclasses.replace) starts with a memo of its own.
     default_verdicts: dict[str, Verdict] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -71,3 +75,10 @@ class Policy:
     def text_fields_for(self, tool: str) -> frozenset[str]:
         """The fields of the ``text`` variable the tool's rules read."""
         return self._text_fields_by_tool.get(tool, TEXT_FIELDS)
+
+    def functions_for(self, tool: str) -> frozenset[str]:
+        """The functions of ours (``expressions.FUNCTIONS``) the tool's rules call."""
+        return self._functions_by_tool.get(tool, _ALL_FUNCTIONS)
+
+
+_ALL_FUNCTIONS = frozenset(FUNCTIONS)

@@ -225,6 +225,7 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
     by_tool = {name: tuple(r for r in rules if r.spec.tools is None or name in r.spec.tools) for name in tools}
     variables = {name: _read_by(applying, lambda c: c.variables) for name, applying in by_tool.items()}
     text_fields = {name: _read_by(applying, lambda c: c.text_fields) for name, applying in by_tool.items()}
+    functions = {name: _read_by(applying, lambda c: c.functions) for name, applying in by_tool.items()}
     return Policy(
         version=version,
         files=paths,
@@ -235,11 +236,12 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         _rules_by_tool=types.MappingProxyType(by_tool),
         _variables_by_tool=types.MappingProxyType(variables),
         _text_fields_by_tool=types.MappingProxyType(text_fields),
+        _functions_by_tool=types.MappingProxyType(functions),
     )
 
 
 def _read_by(rules: tuple[CompiledRule, ...], names: Callable[[Condition], frozenset[str]]) -> frozenset[str]:
-    """What the rules' conditions read, together (variables, or fields of ``text``)."""
+    """What the rules' conditions read or call, together (variables, fields of ``text``, functions)."""
     return frozenset().union(*(names(rule.condition) for rule in rules if rule.condition is not None))
 
 

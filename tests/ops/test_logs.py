@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from server.lifecycle.records import NewCall
-from server.observability import logs
+from server.observability import logs, tracing
 from server.runtime import Runtime
 from tests.mcp.support import FINANCE, SECRET, refund
 
@@ -72,3 +72,14 @@ def test_the_text_format_names_the_call_and_redacts_too() -> None:
         logging.getLogger().setLevel(level)
 
     assert stream.getvalue().rstrip().endswith("countersign.test: key [redacted] [call call-9]")
+
+
+def test_lines_inside_a_step_about_a_call_carry_its_id_and_lines_after_it_do_not(json_lines: io.StringIO) -> None:
+    log = logging.getLogger("countersign.test")
+    before = logs.current_call()  # whatever an earlier call in this context bound
+    with tracing.step("classify"):
+        log.info("no call yet")
+    with tracing.step("execute", "call-7"):
+        log.info("running")
+    log.info("done")
+    assert [line.get("call_id") for line in _lines(json_lines)] == [before, "call-7", before]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from server.policy import classify
 from server.policy.expressions import TEXT_FIELDS, compile_condition
+from server.policy.matches import METHOD_ALIAS
 from server.policy.types import Action, CallFacts
 from tests.policy.builders import facts, policy_with
 
@@ -118,3 +120,43 @@ def test_a_call_context_holds_every_field_of_text_some_rule_of_the_tool_reads(tm
     assert policy.text_fields_for("refund") == {"hidden", "reason"}
     assert classify(policy, facts(reason="Parcel lost")).matched_rules == ("lost",)
     assert classify(policy, DISGUISED).matched_rules == ("hidden", "lost")  # "lo\u200bst" read as a person reads it
+
+
+@pytest.mark.parametrize(
+    ("when", "functions"),
+    [
+        ("text.hidden || size(args) > 0", set()),  # CEL's own functions are not ours to give
+        ("args.note.lowerAscii() == 'urgent'", {"lowerAscii"}),
+        ("args.note.matches('^re')", {METHOD_ALIAS}),  # routed to the function that compiles each pattern once
+        ("matches(args.note, '^re')", {"matches"}),
+        ("args.items.exists(i, i.split(',').size() > 1)", {"split"}),  # inside a macro too
+    ],
+)
+def test_a_condition_names_the_functions_of_ours_it_calls(when: str, functions: set[str]) -> None:
+    assert compile_condition(when).functions == functions
+
+
+def test_a_call_context_gives_the_functions_the_tools_rules_call_and_no_others(tmp_path: Path) -> None:
+    policy = policy_with(
+        tmp_path,
+        """
+        - {id: shouted, tools: [refund], when: "args.note.lowerAscii() == 'urgent'", action: hold}
+        - {id: looked-up, tools: [lookup], when: "args.id.matches('^C-')", action: hold}
+        - {id: hidden, when: "text.hidden", action: block}
+        """,
+    )
+    assert policy.functions_for("refund") == {"lowerAscii"}
+    assert policy.functions_for("lookup") == {METHOD_ALIAS}
+    assert policy.functions_for("wipe") == set()
+    assert classify(policy, facts("refund", {"note": "URGENT"})).matched_rules == ("shouted",)
+    assert classify(policy, facts("lookup", {"id": "C-1001"})).matched_rules == ("looked-up",)
+    assert classify(policy, facts("wipe", {"note": "x\u200by"})).matched_rules == ("hidden",)
+
+
+def test_a_context_without_a_function_a_rule_calls_blocks_the_call_rather_than_skip_the_rule(tmp_path: Path) -> None:
+    policy = policy_with(
+        tmp_path, "- {id: shouted, tools: [refund], when: \"args.note.lowerAscii() == 'x'\", action: block}"
+    )
+    starved = dataclasses.replace(policy, _functions_by_tool={"refund": frozenset()})
+    verdict = classify(starved, facts("refund", {"note": "X"}))
+    assert verdict.action == Action.BLOCK and verdict.category == "policy-error"
