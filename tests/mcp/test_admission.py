@@ -126,6 +126,17 @@ async def test_a_waiter_cancelled_just_as_its_turn_came_does_not_keep_the_next_o
     assert admission.running == 0
 
 
+async def test_a_call_that_fails_inside_its_slot_gives_the_slot_back_to_the_next_in_line() -> None:
+    admission = Admission(1, patience=FOREVER)
+    with pytest.raises(RuntimeError, match="tool crashed"):
+        async with admission.slot():
+            raise RuntimeError("tool crashed")
+    assert admission.running == 0
+    with anyio.fail_after(5):
+        async with admission.slot():
+            assert admission.running == 1
+
+
 def test_an_admission_needs_a_slot() -> None:
     with pytest.raises(ValueError, match="at least one slot"):
         Admission(0)
