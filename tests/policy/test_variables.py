@@ -155,8 +155,9 @@ def test_a_call_context_gives_the_functions_the_tools_rules_call_and_no_others(t
 
 def test_a_context_without_a_function_a_rule_calls_blocks_the_call_rather_than_skip_the_rule(tmp_path: Path) -> None:
     policy = policy_with(
-        tmp_path, "- {id: shouted, tools: [refund], when: \"args.note.lowerAscii() == 'x'\", action: block}"
+        tmp_path, "- {id: shouted, tools: [refund], when: \"args.note.lowerAscii() == 'x'\", action: allow}"
     )
+    assert classify(policy, facts("refund", {"note": "X"})).matched_rules == ("shouted",)
     starved = dataclasses.replace(policy, _functions_by_tool={"refund": frozenset()})
     verdict = classify(starved, facts("refund", {"note": "X"}))
     assert verdict.action == Action.BLOCK and verdict.category == "policy-error"
