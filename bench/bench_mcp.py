@@ -130,10 +130,19 @@ def _env(database_url: str, port: int, office_url: str | None = None) -> dict[st
     return env
 
 
-def start_countersign(database_url: str, office_url: str, log: Path, command: str = "serve") -> Process:
+def start_countersign(
+    database_url: str, office_url: str, log: Path, command: str = "serve", *, tree: Path | None = None
+) -> Process:
+    """``countersign COMMAND``; ``tree``: the code in that checkout instead (bench/compare.py), run with
+    this virtualenv's packages."""
     port = _free_port()
     env = _env(database_url, port, office_url)
-    return Process([COUNTERSIGN, command, "--port", str(port)], env, f"http://127.0.0.1:{port}", log)
+    if tree is None:
+        args = [COUNTERSIGN, command, "--port", str(port)]
+    else:
+        args = [sys.executable, "-m", "server", command, "--port", str(port)]
+        env["PYTHONPATH"] = str(tree)
+    return Process(args, env, f"http://127.0.0.1:{port}", log)
 
 
 def start_plain(database_url: str, office_url: str, log: Path) -> Process:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.bench_mcp import REPO, Process, _env, _free_port, _tokens, measure_sequential, start_countersign, start_plain
+from bench.bench_mcp import REPO, _tokens, measure_sequential, start_countersign, start_plain
 
 ROUNDS = int(os.environ.get("ROUNDS", "6"))
 
@@ -43,13 +43,6 @@ def worktree(ref: str) -> Iterator[Path]:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
 
 
-def start_at(tree: Path, database_url: str, office_url: str, log: Path) -> Process:
-    """``countersign serve`` from the code in ``tree``."""
-    port = _free_port()
-    env = _env(database_url, port, office_url) | {"PYTHONPATH": str(tree)}
-    return Process([sys.executable, "-m", "server", "serve", "--port", str(port)], env, f"http://127.0.0.1:{port}", log)
-
-
 def main(ref: str) -> None:
     with worktree(ref) as tree, tempfile.TemporaryDirectory(prefix="countersign-compare-db-") as tmp:
         root = Path(tmp)
@@ -62,8 +55,8 @@ def main(ref: str) -> None:
         for number in range(ROUNDS):
             started = [
                 ("plain", start_plain(database_url, office_url, log), None),
-                ("A", start_at(tree, database_url, office_url, log), agent_token),
-                ("B", start_at(REPO, database_url, office_url, log), agent_token),
+                ("A", start_countersign(database_url, office_url, log, tree=tree), agent_token),
+                ("B", start_countersign(database_url, office_url, log, tree=REPO), agent_token),
             ]
             try:
                 servers = [(name, process.url, token) for name, process, token in started]

@@ -156,7 +156,7 @@ def _verdict(policy: Policy | None, external: UpstreamTools, tool: str) -> dict[
     per_call = [
         rule.id
         for rule in rules
-        if rule.spec.tools and rule.condition is not None and rule.condition.variables & _PER_CALL
+        if rule.spec.tools and rule.condition is not None and rule.condition.reads.variables & _PER_CALL
     ]
     if entry is not None and per_call:
         reason = (

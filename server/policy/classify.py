@@ -63,11 +63,8 @@ def classify(policy: Policy | None, facts: CallFacts, override: ToolOverride | N
     if override is not None and override.tool != facts.tool:
         reason = f"an override for {override.tool!r} was given for {facts.tool!r}"
         return _blocked(policy, facts, "policy-error", reason, tool=tool)
-    name = facts.tool
     try:
-        context = build_context(
-            facts, policy.variables_for(name), policy.text_fields_for(name), policy.functions_for(name)
-        )
+        context = build_context(facts, policy.reads_for(facts.tool))
     except EVALUATION_ERRORS as exc:
         reason = f"the arguments cannot be read by the policy: {exc}"
         return _blocked(policy, facts, "policy-error", reason, tool=tool)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
-from server.policy.expressions import FUNCTIONS, TEXT_FIELDS, Condition
+from server.policy.expressions import Condition, Reads
 from server.policy.model import Defaults, QueueSpec, RuleSpec, ToolEntry
 from server.policy.types import Action, Verdict
 
@@ -50,17 +49,9 @@ class Policy:
     tools: Mapping[str, ToolEntry]
     rules: tuple[CompiledRule, ...]
     # Computed once so classify() skips the rest: the rules that apply to each tool, in policy order,
-    # and the variables they read.
+    # and what they read of a call (a call's context holds only that).
     _rules_by_tool: Mapping[str, tuple[CompiledRule, ...]] = field(repr=False, compare=False)
-    _variables_by_tool: Mapping[str, frozenset[str]] = field(repr=False, compare=False)
-    # The fields of `text` they read (all, for a tool not listed).
-    _text_fields_by_tool: Mapping[str, frozenset[str]] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
-    # The functions they call (all, for a tool not listed).
-    _functions_by_tool: Mapping[str, frozenset[str]] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
+    _reads_by_tool: Mapping[str, Reads] = field(repr=False, compare=False)
     # Filled by classify(): a tool's verdict when nothing voted, less what each call's facts add. Not an
     # argument, so a policy made from another (dataclasses.replace) starts with a memo of its own.
     default_verdicts: dict[str, Verdict] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -68,17 +59,6 @@ class Policy:
     def rules_for(self, tool: str) -> tuple[CompiledRule, ...]:
         return self._rules_by_tool.get(tool, ())
 
-    def variables_for(self, tool: str) -> frozenset[str]:
-        """The context variables the tool's rules read."""
-        return self._variables_by_tool.get(tool, frozenset())
-
-    def text_fields_for(self, tool: str) -> frozenset[str]:
-        """The fields of the ``text`` variable the tool's rules read."""
-        return self._text_fields_by_tool.get(tool, TEXT_FIELDS)
-
-    def functions_for(self, tool: str) -> frozenset[str]:
-        """The functions of ours (``expressions.FUNCTIONS``) the tool's rules call."""
-        return self._functions_by_tool.get(tool, _ALL_FUNCTIONS)
-
-
-_ALL_FUNCTIONS = frozenset(FUNCTIONS)
+    def reads_for(self, tool: str) -> Reads:
+        """What the tool's rules read of a call: variables, fields of ``text``, our functions."""
+        return self._reads_by_tool.get(tool, Reads())

@@ -12,7 +12,7 @@ and every compiled condition runs against it. Absent values never look like safe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -76,16 +76,31 @@ CONDITION_ERRORS: tuple[type[Exception], ...] = (ConditionResultError, *EVALUATI
 
 
 @dataclass(frozen=True)
+class Reads:
+    """What conditions take from a call's context. A call's context holds only that: every variable
+    (and field of ``text``) costs a conversion and every function a wrapper, on every call."""
+
+    variables: frozenset[str] = frozenset()
+    # The fields of `text` (its args, evidence... are converted only for rules that read them).
+    text_fields: frozenset[str] = frozenset()
+    # The functions of ours (FUNCTIONS) called.
+    functions: frozenset[str] = frozenset()
+
+    def __or__(self, other: Reads) -> Reads:
+        return Reads(
+            self.variables | other.variables, self.text_fields | other.text_fields, self.functions | other.functions
+        )
+
+
+EVERYTHING = Reads(frozenset(VARIABLES), TEXT_FIELDS, frozenset(FUNCTIONS))
+
+
+@dataclass(frozen=True)
 class Condition:
     # What the admin wrote; ``program`` runs it with `matches` routed to the cached function.
     source: str
     program: cel.Program
-    # The context variables it reads, so a call's context can leave the others out.
-    variables: frozenset[str]
-    # The fields of `text` it reads (its args, evidence... cost a conversion each call when nobody reads them).
-    text_fields: frozenset[str] = frozenset()
-    # The functions of ours (FUNCTIONS) it calls: each one given to a context costs a wrapper every call.
-    functions: frozenset[str] = frozenset()
+    reads: Reads
 
     def matches(self, context: cel.Context) -> bool:
         """Evaluate against a call's context.
@@ -132,7 +147,9 @@ def compile_condition(source: str) -> Condition:
     program = cel.compile(routed) if routed != source else checked
     variables = frozenset(checked.variables()) & frozenset(VARIABLES)
     text_fields = text_fields_read(source) if "text" in variables else frozenset()
-    condition = Condition(source, program, variables, text_fields, frozenset(program.functions()) & FUNCTIONS.keys())
+    condition = Condition(
+        source, program, Reads(variables, text_fields, frozenset(program.functions()) & FUNCTIONS.keys())
+    )
     if not checked.variables():
         # A constant (`true`, `1/0`, `"yes"`) is checked now rather than failing every call.
         try:
@@ -151,25 +168,19 @@ def text_fields_read(source: str) -> frozenset[str]:
     return fields
 
 
-def build_context(
-    facts: CallFacts,
-    variables: Collection[str] = VARIABLES,
-    text_fields: frozenset[str] = TEXT_FIELDS,
-    functions: Collection[str] = FUNCTIONS.keys(),
-) -> cel.Context:
-    """The one evaluation context of a call, holding only ``variables``, of ``text`` only ``text_fields``
-    (converting costs ~1 µs a value), and only ``functions`` (wrapping all of them doubles the cost of
-    a context whose rules call none).
+def build_context(facts: CallFacts, reads: Reads = EVERYTHING) -> cel.Context:
+    """The one evaluation context of a call, holding only what the rules ``reads`` (converting costs
+    ~1 µs a value; wrapping all our functions doubles the cost of a context whose rules call none).
 
     Raises:
         ValueError: an argument value cannot be converted to CEL (not JSON-like).
     """
-    values = {name: _READERS[name](facts) for name in variables if name != "text"}
-    if "text" in variables:
-        values["text"] = _text(facts, text_fields)
-    if not functions:
+    values = {name: _READERS[name](facts) for name in reads.variables if name != "text"}
+    if "text" in reads.variables:
+        values["text"] = _text(facts, reads.text_fields)
+    if not reads.functions:
         return cel.Context(values)
-    return cel.Context(values, {name: FUNCTIONS[name] for name in functions})
+    return cel.Context(values, {name: FUNCTIONS[name] for name in reads.functions})
 
 
 def _justification(facts: CallFacts) -> dict[str, Any]:

@@ -6,10 +6,11 @@ filename order. Every problem found is collected and raised together in one Poli
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import os
 import types
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.policy.compiled import CompiledRule, Policy
 from server.policy.declared import compile_value
-from server.policy.expressions import Condition, ConditionSyntaxError, compile_condition
+from server.policy.expressions import ConditionSyntaxError, Reads, compile_condition
 from server.policy.model import Defaults, PolicyFile, QueueSpec, ToolEntry
 from server.policy.problems import PolicyError, Problem
 from server.policy.yamlsource import Position, YamlDocument, YamlProblem, position_in_scalar, read_yaml
@@ -223,9 +224,7 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         return None
     tools = {name: tool for name, (tool, _) in merged.tools.items()}
     by_tool = {name: tuple(r for r in rules if r.spec.tools is None or name in r.spec.tools) for name in tools}
-    variables = {name: _read_by(applying, lambda c: c.variables) for name, applying in by_tool.items()}
-    text_fields = {name: _read_by(applying, lambda c: c.text_fields) for name, applying in by_tool.items()}
-    functions = {name: _read_by(applying, lambda c: c.functions) for name, applying in by_tool.items()}
+    reads = {name: _reads_of(applying) for name, applying in by_tool.items()}
     return Policy(
         version=version,
         files=paths,
@@ -234,15 +233,15 @@ def _assemble(files: list[_File], version: str, paths: tuple[Path, ...], problem
         tools=types.MappingProxyType(tools),
         rules=tuple(rules),
         _rules_by_tool=types.MappingProxyType(by_tool),
-        _variables_by_tool=types.MappingProxyType(variables),
-        _text_fields_by_tool=types.MappingProxyType(text_fields),
-        _functions_by_tool=types.MappingProxyType(functions),
+        _reads_by_tool=types.MappingProxyType(reads),
     )
 
 
-def _read_by(rules: tuple[CompiledRule, ...], names: Callable[[Condition], frozenset[str]]) -> frozenset[str]:
-    """What the rules' conditions read or call, together (variables, fields of ``text``, functions)."""
-    return frozenset().union(*(names(rule.condition) for rule in rules if rule.condition is not None))
+def _reads_of(rules: tuple[CompiledRule, ...]) -> Reads:
+    """What the rules' conditions read of a call, together."""
+    return functools.reduce(
+        operator.or_, (rule.condition.reads for rule in rules if rule.condition is not None), Reads()
+    )
 
 
 def _condition_problem(

@@ -246,8 +246,8 @@ def test_arguments_the_policy_cannot_read_block(tmp_path: Path) -> None:
 def test_context_holds_only_the_variables_the_tools_rules_read(tmp_path: Path) -> None:
     """Converting a value costs about a microsecond, so unread variables are left out of the context."""
     policy = policy_with(tmp_path, "- {id: r, tools: [refund], action: allow, when: 'exposure != null'}")
-    assert policy.variables_for("refund") == {"exposure"}
-    assert policy.variables_for("lookup") == set()
+    assert policy.reads_for("refund").variables == {"exposure"}
+    assert policy.reads_for("lookup").variables == set()
     # Nothing reads the arguments of `lookup`, so ones CEL could not hold do not matter.
     assert classify(policy, facts("lookup", args={"ids": {1, 2}})).action == Action.ALLOW
 

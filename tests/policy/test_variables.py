@@ -106,7 +106,7 @@ def test_missing_confidence_never_passes_a_confidence_threshold(tmp_path: Path) 
     ],
 )
 def test_a_condition_names_the_fields_of_text_it_reads(when: str, fields: set[str]) -> None:
-    assert compile_condition(when).text_fields == fields
+    assert compile_condition(when).reads.text_fields == fields
 
 
 def test_a_call_context_holds_every_field_of_text_some_rule_of_the_tool_reads(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_a_call_context_holds_every_field_of_text_some_rule_of_the_tool_reads(tm
         - {id: lost, when: "text.reason.contains('lost')", action: hold}
         """,
     )
-    assert policy.text_fields_for("refund") == {"hidden", "reason"}
+    assert policy.reads_for("refund").text_fields == {"hidden", "reason"}
     assert classify(policy, facts(reason="Parcel lost")).matched_rules == ("lost",)
     assert classify(policy, DISGUISED).matched_rules == ("hidden", "lost")  # "lo\u200bst" read as a person reads it
 
@@ -133,7 +133,7 @@ def test_a_call_context_holds_every_field_of_text_some_rule_of_the_tool_reads(tm
     ],
 )
 def test_a_condition_names_the_functions_of_ours_it_calls(when: str, functions: set[str]) -> None:
-    assert compile_condition(when).functions == functions
+    assert compile_condition(when).reads.functions == functions
 
 
 def test_a_call_context_gives_the_functions_the_tools_rules_call_and_no_others(tmp_path: Path) -> None:
@@ -145,9 +145,9 @@ def test_a_call_context_gives_the_functions_the_tools_rules_call_and_no_others(t
         - {id: hidden, when: "text.hidden", action: block}
         """,
     )
-    assert policy.functions_for("refund") == {"lowerAscii"}
-    assert policy.functions_for("lookup") == {METHOD_ALIAS}
-    assert policy.functions_for("wipe") == set()
+    assert policy.reads_for("refund").functions == {"lowerAscii"}
+    assert policy.reads_for("lookup").functions == {METHOD_ALIAS}
+    assert policy.reads_for("wipe").functions == set()
     assert classify(policy, facts("refund", {"note": "URGENT"})).matched_rules == ("shouted",)
     assert classify(policy, facts("lookup", {"id": "C-1001"})).matched_rules == ("looked-up",)
     assert classify(policy, facts("wipe", {"note": "x\u200by"})).matched_rules == ("hidden",)
@@ -158,6 +158,7 @@ def test_a_context_without_a_function_a_rule_calls_blocks_the_call_rather_than_s
         tmp_path, "- {id: shouted, tools: [refund], when: \"args.note.lowerAscii() == 'x'\", action: allow}"
     )
     assert classify(policy, facts("refund", {"note": "X"})).matched_rules == ("shouted",)
-    starved = dataclasses.replace(policy, _functions_by_tool={"refund": frozenset()})
+    refund = dataclasses.replace(policy.reads_for("refund"), functions=frozenset())
+    starved = dataclasses.replace(policy, _reads_by_tool={"refund": refund})
     verdict = classify(starved, facts("refund", {"note": "X"}))
     assert verdict.action == Action.BLOCK and verdict.category == "policy-error"
