@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.observability.logs import log_unhandled
+
 logger = logging.getLogger(__name__)
 
 # Every response: scripts and styles only from /static (pages add a per-response nonce, see CspNonce).
@@ -118,11 +120,14 @@ class HttpSecurity:
             return
         try:
             await self.app(scope, receive, send_secured)
-        except Exception:
+        except Exception as exc:
             # The app's own 500 is sent by Starlette's outermost middleware, outside this one, without
-            # our headers; answer it here instead. Re-raised so that middleware still logs it.
-            if not started and scope["type"] == "http":
-                await _closing_500()(scope, receive, send_secured)
+            # our headers; answer it here instead. Logged here, the one layer every request passes
+            # (agents' calls skip the app's handlers); re-raised so the server closes the connection.
+            if scope["type"] == "http":
+                log_unhandled(logger, exc, "unhandled error on %s %s", scope["method"], scope["path"])
+                if not started:
+                    await _closing_500()(scope, receive, send_secured)
             raise
 
     def _refusal(self, headers: Headers) -> Response | None:
@@ -210,9 +215,8 @@ def _with_security_headers(send: Send, nonce: CspNonce) -> Send:
     return wrapped
 
 
-async def internal_error(request: Request, exc: Exception) -> Response:
-    """The last resort: log the traceback, answer an opaque JSON 500."""
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+async def internal_error(_request: Request, _exc: Exception) -> Response:
+    """The last resort: an opaque JSON 500 (``HttpSecurity`` has logged the traceback)."""
     return _closing_500()
 
 

@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -42,6 +42,29 @@ def call_context(call_id: str) -> Iterator[None]:
 
 def current_call() -> str | None:
     return _call_id.get()
+
+
+# --- one traceback per error ---------------------------------------------------------------------------
+
+_LOGGED = "__countersign_logged__"
+# Where the HTTP server reports an error the app raised ("Exception in ASGI application").
+SERVER_ERROR_LOGGER = "uvicorn.error"
+
+
+def log_unhandled(log: logging.Logger, exc: BaseException, message: str, *args: object) -> None:
+    """Log an unhandled error with its traceback, once: the app re-raises it (so the server closes the
+    connection, and tests see it), and the server's own report of it is then dropped (``OncePerError``)."""
+    log.error(message, *args, exc_info=exc)
+    with suppress(AttributeError):  # an exception type with __slots__ cannot be marked; it is logged twice
+        setattr(exc, _LOGGED, True)
+
+
+class OncePerError(logging.Filter):
+    """Drops a record about an error whose traceback ``log_unhandled`` already logged with its request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not getattr(error, _LOGGED, False)
 
 
 class Redactor:
@@ -109,4 +132,7 @@ def configure(
     handler.countersign = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    server_errors = logging.getLogger(SERVER_ERROR_LOGGER)
+    if not any(isinstance(each, OncePerError) for each in server_errors.filters):
+        server_errors.addFilter(OncePerError())
     return handler

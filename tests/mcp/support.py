@@ -138,11 +138,15 @@ def loopback_socket() -> socket.socket:
 
 
 @contextmanager
-def serving(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread, on ``sock`` or a free loopback port; yields the base URL."""
+def serving(
+    app: Any, sock: socket.socket | None = None, *, log_config: Any = uvicorn.config.LOGGING_CONFIG
+) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread, on ``sock`` or a free loopback port; yields the base URL.
+
+    ``log_config=None`` leaves uvicorn's loggers to the root logger, as ``countersign serve`` does."""
     sock = sock or loopback_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1, log_config=log_config)
     server = _ThreadedServer(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -6,13 +6,16 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from typing import NoReturn
 
+import httpx2
 import pytest
 
 from server.lifecycle.records import NewCall
 from server.observability import logs, tracing
 from server.runtime import Runtime
-from tests.mcp.support import FINANCE, SECRET, refund
+from tests.mcp.support import FINANCE, SECRET, refund, serving
+from web.app import create_app
 
 TOKEN_SEEN = "csk_live_abcdefghijklmnop0123456789"
 
@@ -83,3 +86,41 @@ def test_lines_inside_a_step_about_a_call_carry_its_id_and_lines_after_it_do_not
         log.info("running")
     log.info("done")
     assert [line.get("call_id") for line in _lines(json_lines)] == [before, "call-7", before]
+
+
+def test_an_unexpected_error_leaves_one_traceback_naming_its_request_on_pages_and_on_mcp(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn reports every error an app re-raises ("Exception in ASGI application"): without the filter
+    # `countersign serve` logged each page error twice, and agents' errors only without their request.
+    def bug(*_: object) -> NoReturn:
+        raise RuntimeError("a bug")
+
+    def page_bug() -> NoReturn:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(runtime.people, "authenticate_token", bug)
+    app = create_app(runtime.settings, runtime)
+    app.router.add_api_route("/boom", page_bug, response_model=None)
+    stream = io.StringIO()
+    level = logging.getLogger().level
+    handler = logs.configure(level="INFO", stream=stream)
+    try:
+        with serving(app, log_config=None) as url:  # uvicorn's loggers left to ours, as `countersign serve` does
+            page = httpx2.get(f"{url}/boom", timeout=10)
+            mcp = httpx2.post(
+                f"{url}/mcp",
+                headers={"Authorization": f"Bearer {TOKEN_SEEN}", "Accept": "application/json, text/event-stream"},
+                json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                timeout=10,
+            )
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
+
+    assert (page.status_code, mcp.status_code) == (500, 500)
+    assert "a bug" not in page.text + mcp.text
+    text = stream.getvalue()
+    assert text.count("Traceback") == 2
+    assert "unhandled error on GET /boom" in text and "unhandled error on POST /mcp" in text
+    assert "Exception in ASGI application" not in text
