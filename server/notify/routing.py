@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server.notify.events import EventType
@@ -15,13 +16,27 @@ class Route:
     target: str
 
 
-def routes(policy: Policy | None, queue: str, event_type: str) -> list[Route]:
+def routes(
+    policy: Policy | None, queue: str, event_type: str, *, slack_messages: Iterable[tuple[str, str]] = ()
+) -> list[Route]:
     """The destinations of one event of ``queue``; an escalation also reaches the escalation target.
 
     E-mail targets are addresses or user names (no ``@``); the worker resolves names to addresses.
+    ``slack_messages``: (queue, channel) of each Slack message already posted about the call. A call
+    that moved on (escalated to another queue) keeps those up to date too, where that queue still
+    sends the channel this kind of event: otherwise its first channel would show it waiting forever.
     """
     if policy is None:
         return []
+    found = _routes(policy, queue, event_type)
+    for earlier_queue, channel in slack_messages:
+        spec = _notify(policy, earlier_queue)
+        if spec is not None and spec.slack_channel == channel and spec.wants(event_type):
+            found.add(Route("slack", channel))
+    return sorted(found)
+
+
+def _routes(policy: Policy, queue: str, event_type: str) -> set[Route]:
     spec = _notify(policy, queue)
     specs = [spec] if spec is not None else []
     found: set[Route] = set()
@@ -38,7 +53,7 @@ def routes(policy: Policy | None, queue: str, event_type: str) -> list[Route]:
         found.update(Route("webhook", url) for url in each.webhooks)
         if each.slack_channel is not None:
             found.add(Route("slack", each.slack_channel))
-    return sorted(found)
+    return found
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,7 @@ def _targets(session: Session, policy: Policy, event: NotifyEvent) -> list[Targe
         found = [Route("email", str(payload.get("person", "")))]
         person_route_wants_digest = False
     else:
-        found = routes(policy, event.queue, event.event_type)
+        found = routes(policy, event.queue, event.event_type, slack_messages=_slack_messages(session, event))
         person_route_wants_digest = event.event_type != EventType.ESCALATED
     names = {r.target for r in found if r.channel == "email" and "@" not in r.target}
     users = {u.name: u for u in session.exec(select(User).where(col(User.name).in_(names))).all()} if names else {}
@@ -248,6 +248,19 @@ def _targets(session: Session, policy: Policy, event: NotifyEvent) -> list[Targe
         elif not (person_route_wants_digest and wants_digest(user)):
             targets[("email", user.email)] = Target("email", user.email)
     return sorted(targets.values(), key=lambda t: (t.channel, t.target))
+
+
+def _slack_messages(session: Session, event: NotifyEvent) -> list[tuple[str, str]]:
+    """(queue, channel) of the Slack messages earlier events of this call went to."""
+    if not event.call_id:
+        return []
+    rows = session.exec(
+        select(NotifyEvent.queue, NotifyDelivery.target)
+        .join(NotifyDelivery, col(NotifyDelivery.event_id) == NotifyEvent.id)
+        .where(NotifyEvent.call_id == event.call_id, NotifyEvent.id != event.id, NotifyDelivery.channel == "slack")
+        .distinct()
+    ).all()
+    return [(queue, target) for queue, target in rows]
 
 
 def _earlier_pending() -> Any:

@@ -47,6 +47,22 @@ def test_queue_hears_only_its_events_and_the_escalation_queue_hears_the_escalati
     assert routes(policy, "general", "call.held") == []
 
 
+def test_an_escalated_calls_first_slack_message_is_updated_only_with_the_events_its_queue_sends(
+    tmp_path: Path,
+) -> None:
+    events = "      slack_channel: '#finance'\n      events: [call.held, call.decided]\n"
+    policy = load_policy(write_policy(tmp_path, webhook="https://hooks.example.com/x", events=events))
+    first = [("finance", "#finance")]  # the call was posted there, then moved to finance-senior
+    assert Route("slack", "#finance") in routes(policy, "finance-senior", "call.decided", slack_messages=first)
+    assert routes(policy, "finance-senior", "call.executed", slack_messages=first) == [
+        Route("email", "leads@example.com")
+    ]
+    # A channel that queue no longer sends to (the policy changed since) is left alone.
+    assert routes(policy, "finance-senior", "call.decided", slack_messages=[("finance", "#elsewhere")]) == [
+        Route("email", "leads@example.com")
+    ]
+
+
 def test_email_entries_name_people_or_addresses_and_escalation_may_name_a_person(tmp_path: Path) -> None:
     write_policy(tmp_path, webhook="https://hooks.example.com/x")
     text = (tmp_path / "policy.yaml").read_text()

@@ -26,10 +26,12 @@ from sqlmodel import select
 
 from server.config import Settings
 from server.lifecycle import decisions
+from server.notify.email import HEADLINES
+from server.notify.sla import sweep_sla
 from server.runtime import Runtime
 from server.store.models import AuditEvent
 from tests.conftest import REPO
-from tests.web.support import hold_refund, hold_two_person_payment, make_settings, refund, status_of, submit
+from tests.web.support import Clock, hold_refund, hold_two_person_payment, make_settings, refund, status_of, submit
 
 SIGNING_SECRET = "slack-signing-secret-for-tests-0123456789"
 USERS = {  # Slack user id -> (e-mail, confirmed by Slack)
@@ -107,9 +109,11 @@ def settings(database_url: str, tmp_path: Path, slack: FakeSlack) -> Settings:
     shutil.copytree(REPO / "policies", policies)
     default = policies / "default.yaml"
     text = default.read_text(encoding="utf-8")
-    for queue in ("finance", "finance-senior"):
+    for queue, escalation in (("finance", ", escalate_to: finance-senior"), ("finance-senior", "")):
         text = text.replace(
-            f"  {queue}:\n", f"  {queue}:\n    decide_in: [page, slack]\n    notify: {{slack_channel: '#{queue}'}}\n", 1
+            f"  {queue}:\n",
+            f"  {queue}:\n    decide_in: [page, slack]\n    notify: {{slack_channel: '#{queue}'{escalation}}}\n",
+            1,
         )
     default.write_text(text, encoding="utf-8")
     return make_settings(
@@ -251,6 +255,30 @@ def test_held_call_is_posted_with_buttons_and_updated_in_place_when_decided(
     assert updated["channel"] == "C_FINANCE" and updated["ts"] == "1700000000.000000"
     blocks = json.loads(updated["blocks"]) if isinstance(updated["blocks"], str) else updated["blocks"]
     assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == ["open"]
+
+
+def test_a_call_escalated_to_another_queue_updates_its_first_channels_message_when_decided(
+    linked: Runtime, slack: FakeSlack, clock: Clock
+) -> None:
+    call = hold_refund(linked)
+    slack.wait_for("chat.postMessage", 1, linked.notifier.run_once)
+    clock.advance(hours=3)  # the finance queue's SLA is 2 hours: it escalates to finance-senior
+    assert sweep_sla(linked.store, linked.policies) == [(call.id, "escalated")]
+    posted = slack.wait_for("chat.postMessage", 2, linked.notifier.run_once)
+    assert [p["channel"] for p in posted] == ["#finance", "#finance-senior"]
+    updates_before = len(slack.posted("chat.update"))
+
+    linked.gateway.reject(call.id, linked.people.by_email("bob@example.com"), reason="no")  # type: ignore[arg-type]
+    updated = slack.wait_for("chat.update", updates_before + 2, linked.notifier.run_once)[updates_before:]
+
+    # The fake numbers each message's ts by its place among the requests it got.
+    message_ts = [f"1700000000.{i:06d}" for i, (method, _) in enumerate(slack.calls) if method == "chat.postMessage"]
+    assert sorted(u["ts"] for u in updated) == message_ts  # both messages, the first channel's included
+    for update in updated:
+        assert update["text"].startswith(HEADLINES["call.decided"])
+        blocks = json.loads(update["blocks"]) if isinstance(update["blocks"], str) else update["blocks"]
+        assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == ["open"]
+    assert len(slack.posted("chat.postMessage")) == 2  # no new message anywhere
 
 
 def test_the_clicking_user_is_answered_at_slacks_response_url_and_nowhere_else(
