@@ -60,23 +60,33 @@ class UpstreamConnection:
         self._dropped = anyio.Event()
         self._relist = anyio.Event()
         self._changed = anyio.Event()  # set whenever the state changes, then replaced
+        self._stopping = anyio.Event()  # set by stop(): no new attempt, a live session closes
         self._log_sinks: set[LogFn] = set()  # the allowed calls in flight that want the upstream's log messages
 
     # --- the supervisor --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Connect, list, watch; on any failure wait and start again. Runs until cancelled."""
+        """Connect, list, watch; on any failure wait and start again. Runs until stopped or cancelled."""
         delay = MIN_BACKOFF
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self._session()
                 delay = MIN_BACKOFF  # the session was up: the next drop starts the backoff afresh
             except Exception as exc:  # supervisor loop: any failure means "down, retry later"
-                self._down(_describe(exc, self.config))
+                error = _describe(exc, self.config)
             else:
-                self._down(self.last_error or "the session ended")
-            await anyio.sleep(delay)
+                error = self.last_error or "the session ended"
+            if self._stopping.is_set():
+                return
+            self._down(error)
+            with anyio.move_on_after(delay):
+                await self._stopping.wait()
             delay = min(delay * 2, MAX_BACKOFF)
+
+    def stop(self) -> None:
+        """End ``run`` at its next step: now when it waits to retry or watches a live session (which then
+        closes as usual); an attempt under way goes on until it ends or its supervisor is cancelled."""
+        self._stopping.set()
 
     async def _session(self) -> None:
         timeout = self.config.connect_timeout
@@ -96,7 +106,7 @@ class UpstreamConnection:
 
     async def _watch(self, client: Client) -> None:
         """Until the session drops: re-list on tools/list_changed, ping now and then."""
-        while not self._dropped.is_set():
+        while not (self._dropped.is_set() or self._stopping.is_set()):
             with anyio.move_on_after(PING_EVERY):
                 async with anyio.create_task_group() as group:
 
@@ -106,7 +116,8 @@ class UpstreamConnection:
 
                     group.start_soon(stop_on, self._dropped)
                     group.start_soon(stop_on, self._relist)
-            if self._dropped.is_set():
+                    group.start_soon(stop_on, self._stopping)
+            if self._dropped.is_set() or self._stopping.is_set():
                 return
             with anyio.fail_after(self.config.list_timeout):
                 if self._relist.is_set():

@@ -34,6 +34,9 @@ from server.upstream.pins import Pins, definition_hash
 
 logger = logging.getLogger(__name__)
 
+# On close, how long an upstream's connection attempt under way may go on before it is cancelled.
+STOP_GRACE_SECONDS = 0.5
+
 # Called (from the hub's thread) with progress, total and message; must not block.
 ForwardProgress = Callable[[float, float | None, str | None], None]
 # Called (from the hub's thread) with each log message the upstream sends during the call; must not block.
@@ -95,6 +98,9 @@ class UpstreamHub:
         return self
 
     def close(self) -> None:
+        if self._portal is not None:
+            for connection in self.connections.values():  # all at once: their grace periods overlap
+                self._portal.call(connection.stop)
         self._stack.close()
         self._portal = None
 
@@ -236,8 +242,17 @@ class _running:
         self.future, self.scope = self.portal.start_task(supervise)
 
     def __exit__(self, *exc: object) -> None:
-        if self.scope is not None:
-            self.portal.call(self.scope.cancel)
+        # Cancel only an attempt that has run a moment: a cancellation landing while asyncio spawns a
+        # stdio upstream kills the child but also cancels its reaping, and the portal's loop closes first.
+        self.portal.call(self.connection.stop)
+        try:
+            self.future.result(timeout=STOP_GRACE_SECONDS)
+        except TimeoutError:
+            if self.scope is not None:
+                self.portal.call(self.scope.cancel)
+        except BaseException:
+            logger.debug("upstream %s supervisor stopped", self.connection.name)
+            return
         try:
             self.future.result(timeout=10)
         except BaseException:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import threading
+import time
+import warnings
 from pathlib import Path
 
 import anyio
+import pytest
 from mcp import Client
 
 from server.upstream.config import StdioUpstream, UpstreamsConfig
@@ -16,6 +21,7 @@ from tests.upstream.support import upstream_runtime
 from tests.upstream.test_pinning import POLICY, SERVER
 
 SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")
+STDIN_READER = (sys.executable, "-c", "import sys; sys.stdin.read()")  # starts at once, never answers
 GARBAGE = (sys.executable, "-c", "import time; print('this is not JSON-RPC', flush=True); time.sleep(120)")
 
 
@@ -41,6 +47,31 @@ def test_a_missing_command_a_garbage_answer_and_silence_each_leave_their_upstrea
     assert status["garbage"]["state"] == "down" and "2 s" in status["garbage"]["error"]
     assert status["silent"]["state"] == "down" and "no MCP handshake" in status["silent"]["error"]
     assert status["echo"]["state"] == "up" and status["echo"]["tools"] == 1  # the others broke nothing
+
+
+def test_closing_the_hub_while_its_upstreams_start_leaves_no_process_unreaped(caplog: pytest.LogCaptureFixture) -> None:
+    # A cancellation that lands while asyncio spawns an upstream kills the child but cancels its reaping
+    # too; the hub's loop then closed before the child was reaped, and its ResourceWarnings surfaced
+    # later, in whatever test ran next. The hub now lets an attempt under way run a moment before
+    # cancelling it, so a cancellation never lands in the spawn.
+    config = UpstreamsConfig(None, {"silent": StdioUpstream(command=STDIN_READER, connect_timeout=30)})
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(6):
+            UpstreamHub(config, None).start().close()
+        _wait_for_reaping()
+        gc.collect()
+
+    assert [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] == []
+    assert "that handles pid" not in caplog.text
+
+
+def _wait_for_reaping(timeout: float = 10) -> None:
+    """CPython's child watcher reaps each child in a thread of its own: wait (bounded) until they are done."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("waitpid-"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 async def test_an_upstream_call_that_never_answers_becomes_a_clear_tool_error_at_its_timeout(
