@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,15 +245,9 @@ class _running:
     def __exit__(self, *exc: object) -> None:
         # Cancel only an attempt that has run a moment: a cancellation landing while asyncio spawns a
         # stdio upstream kills the child but also cancels its reaping, and the portal's loop closes first.
-        self.portal.call(self.connection.stop)
-        try:
-            self.future.result(timeout=STOP_GRACE_SECONDS)
-        except TimeoutError:
-            if self.scope is not None:
-                self.portal.call(self.scope.cancel)
-        except BaseException:
-            logger.debug("upstream %s supervisor stopped", self.connection.name)
-            return
+        self.portal.call(self.connection.stop)  # the hub's close() stopped it already; a failed start() did not
+        if not wait([self.future], timeout=STOP_GRACE_SECONDS).done and self.scope is not None:
+            self.portal.call(self.scope.cancel)
         try:
             self.future.result(timeout=10)
         except BaseException:

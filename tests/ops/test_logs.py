@@ -93,15 +93,12 @@ def test_an_unexpected_error_leaves_one_traceback_naming_its_request_on_pages_an
 ) -> None:
     # uvicorn reports every error an app re-raises ("Exception in ASGI application"): without the filter
     # `countersign serve` logged each page error twice, and agents' errors only without their request.
-    def bug(*_: object) -> NoReturn:
+    def bug() -> NoReturn:
         raise RuntimeError("a bug")
 
-    def page_bug() -> NoReturn:
-        raise RuntimeError("a bug")
-
-    monkeypatch.setattr(runtime.people, "authenticate_token", bug)
+    monkeypatch.setattr(runtime.people, "authenticate_token", lambda _token: bug())
     app = create_app(runtime.settings, runtime)
-    app.router.add_api_route("/boom", page_bug, response_model=None)
+    app.router.add_api_route("/boom", bug, response_model=None)
     stream = io.StringIO()
     level = logging.getLogger().level
     handler = logs.configure(level="INFO", stream=stream)

@@ -247,14 +247,11 @@ def test_held_call_is_posted_with_buttons_and_updated_in_place_when_decided(
     call = hold_refund(linked)
     [posted] = slack.wait_for("chat.postMessage", 1, linked.notifier.run_once)
     assert posted["channel"] == "#finance"
-    blocks = json.loads(posted["blocks"]) if isinstance(posted["blocks"], str) else posted["blocks"]
-    actions = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert actions == ["approve", "reject", "open"]
+    assert _actions(posted) == ["approve", "reject", "open"]
     linked.gateway.reject(call.id, linked.people.by_email("bob@example.com"), reason="no")  # type: ignore[arg-type]
     [updated] = slack.wait_for("chat.update", 1, linked.notifier.run_once)
     assert updated["channel"] == "C_FINANCE" and updated["ts"] == "1700000000.000000"
-    blocks = json.loads(updated["blocks"]) if isinstance(updated["blocks"], str) else updated["blocks"]
-    assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == ["open"]
+    assert _actions(updated) == ["open"]
 
 
 def test_a_call_escalated_to_another_queue_updates_its_first_channels_message_when_decided(
@@ -276,8 +273,7 @@ def test_a_call_escalated_to_another_queue_updates_its_first_channels_message_wh
     assert sorted(u["ts"] for u in updated) == message_ts  # both messages, the first channel's included
     for update in updated:
         assert update["text"].startswith(HEADLINES["call.decided"])
-        blocks = json.loads(update["blocks"]) if isinstance(update["blocks"], str) else update["blocks"]
-        assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == ["open"]
+        assert _actions(update) == ["open"]
     assert len(slack.posted("chat.postMessage")) == 2  # no new message anywhere
 
 
