@@ -116,7 +116,7 @@ def transition_event(
         data=data,
     )
     # Same transaction: the events worth telling (held, decided, executed...) go to the outbox.
-    outbox.enqueue(session, call, event_type, at=at, actor=actor, reason=reason)
+    outbox.enqueue(session, call, event_type, at=at, actor=actor, reason=reason, data=data)
 
 
 def _locked(session: Session, call_id: str) -> ToolCall:

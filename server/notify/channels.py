@@ -21,6 +21,26 @@ class Message:
     payload: dict[str, Any]
     packet_url: str | None
 
+    @property
+    def queue(self) -> str:
+        """The queue the call is in once this event happened: an escalation to a queue moves it there."""
+        escalation = self.payload.get("escalation") or {}
+        if escalation.get("kind") == "queue" and escalation.get("to"):
+            return str(escalation["to"])
+        return str((self.payload.get("call") or {}).get("queue", ""))
+
+    @property
+    def moved_from(self) -> str | None:
+        """The queue this event moved the call out of, if it did."""
+        escalation = self.payload.get("escalation") or {}
+        moved = escalation.get("kind") == "queue" and escalation.get("to") not in (None, escalation.get("from_queue"))
+        return str(escalation.get("from_queue")) if moved else None
+
+    @property
+    def queue_label(self) -> str:
+        """The queue as a person reads it: ``finance → finance-senior`` when this event moved the call."""
+        return f"{self.moved_from} → {self.queue}" if self.moved_from else self.queue
+
     def as_json(self) -> dict[str, Any]:
         """The webhook body and the event reference in the README."""
         return {

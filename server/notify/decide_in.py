@@ -46,8 +46,13 @@ def slack_may_decide(
     status: str,
     matched_rules: Sequence[str] = (),
     page_only_grounds: Sequence[str] = (),
+    channel: str | None = None,
 ) -> bool:
-    """Whether a held call gets Approve / Reject in Slack.
+    """Whether a held call of ``queue`` may be decided in Slack (in its message in ``channel``, if given).
+
+    Only the channel of the queue the call is in gets the buttons: after an escalation moved the
+    call on, the first queue's channel keeps its message up to date, but no longer decides it. A
+    click (no channel: Slack names channels by id) is judged by the call's queue and the person.
 
     ``page_only_grounds`` are the reasons approving needs the page (the review service's override
     grounds); any one of them keeps the buttons away. Critical calls and summaries with hidden
@@ -55,6 +60,10 @@ def slack_may_decide(
     """
     if status != "held" or page_only_grounds:
         return False
+    if channel is not None:
+        spec = policy.queues.get(queue) if policy is not None else None
+        if spec is None or spec.notify is None or spec.notify.slack_channel != channel:
+            return False
     if SLACK not in decide_in(policy, queue=queue, matched_rules=matched_rules):
         return False
     return risk != "critical" and shown(summary, limit=10_000) == summary

@@ -134,7 +134,7 @@ def _facts(message: Message) -> list[tuple[str, str]]:
     call = message.payload.get("call") or {}
     facts = [
         ("Tool", shown(str(call.get("tool", "")))),
-        ("Queue", shown(str(call.get("queue", "")))),
+        ("Queue", shown(message.queue_label)),
         ("Risk", shown(str(call.get("risk", "")))),
         ("Agent", shown(str(call.get("agent", "")))),
         ("Status", shown(str(call.get("status", "")))),

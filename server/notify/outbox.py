@@ -24,8 +24,12 @@ def enqueue(
     at: datetime,
     actor: str | None = None,
     reason: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> NotifyEvent | None:
-    """Add the event ``audit_event_type`` tells about ``call`` (if any is worth telling) to ``session``."""
+    """Add the event ``audit_event_type`` tells about ``call`` (if any is worth telling) to ``session``.
+
+    ``data``: the transition's audit data; an escalation's says where the call went.
+    """
     event_type = FROM_AUDIT.get(audit_event_type)
     if event_type is None:
         return None
@@ -37,15 +41,17 @@ def enqueue(
         event_type=event_type.value,
         call_id=call.id,
         queue=call.queue,
-        payload=_payload(call, audit_event_type, actor, reason),
+        payload=_payload(call, audit_event_type, actor, reason, data or {}),
         created_at=at,
     )
     session.add(event)
     return event
 
 
-def _payload(call: ToolCall, transition: str, actor: str | None, reason: str | None) -> dict[str, Any]:
-    return {
+def _payload(
+    call: ToolCall, transition: str, actor: str | None, reason: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "call": {
             "id": call.id,
             "tool": call.tool,
@@ -72,6 +78,14 @@ def _payload(call: ToolCall, transition: str, actor: str | None, reason: str | N
         "actor": actor,
         "reason": reason,
     }
+    if transition == "escalated":
+        # Written before the call moves, so ``call.queue`` is still the queue it left.
+        payload["escalation"] = {
+            "from_queue": data.get("from_queue", call.queue),
+            "to": data.get("escalated_to"),
+            "kind": data.get("kind"),
+        }
+    return payload
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -45,13 +45,14 @@ def slack_channel(
 ) -> SlackChannel:
     assert settings.slack_bot_token is not None
 
-    def may_decide(message: Message) -> bool:
+    def may_decide(message: Message, channel: str) -> bool:
         call = message.payload.get("call") or {}
         status = str(call.get("status", ""))
         grounds = page_only(str(call.get("id", ""))) if page_only is not None and status == "held" else ()
         return slack_may_decide(
             policies.current(),
-            queue=str(call.get("queue", "")),
+            queue=message.queue,
+            channel=channel,
             risk=str(call.get("risk", "")),
             summary=str(call.get("summary", "")),
             status=status,

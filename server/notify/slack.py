@@ -36,7 +36,7 @@ def blocks_for(message: Message, *, buttons: bool) -> list[dict[str, Any]]:
     exposure = call.get("exposure") or {}
     amount = shown(f"{exposure.get('amount')} {exposure.get('currency') or ''}") if exposure else "–"
     fields = [
-        f"*Queue*\n{shown(str(call.get('queue', '')))}",
+        f"*Queue*\n{shown(message.queue_label)}",
         f"*Risk*\n{shown(str(call.get('risk', '')))}",
         f"*Exposure*\n{amount}",
         f"*SLA due*\n{call.get('sla_due_at') or '–'}",
@@ -99,7 +99,7 @@ class SlackChannel:
         *,
         base_url: str,
         timeout: float,
-        may_decide: Callable[[Message], bool],
+        may_decide: Callable[[Message, str], bool],
         reference_of: Callable[[Message, str], str | None],
     ) -> None:
         self.client = WebClient(token=token, base_url=base_url, timeout=int(timeout))
@@ -107,7 +107,7 @@ class SlackChannel:
         self.reference_of = reference_of
 
     def send(self, message: Message, target: str) -> str | None:
-        blocks = blocks_for(message, buttons=self.may_decide(message))
+        blocks = blocks_for(message, buttons=self.may_decide(message, target))
         summary = str((message.payload.get("call") or {}).get("summary", ""))
         text = f"{HEADLINES.get(message.event_type, message.event_type)}: {shown(summary, limit=150)}"
         try:

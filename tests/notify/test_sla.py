@@ -88,10 +88,27 @@ def test_escalation_to_a_person_emails_them_at_once_and_leaves_the_call_in_its_q
         pass
     [(recipients, mail)] = inbox.mails
     assert recipients == ["lena@example.com"] and "Escalated" in mail["Subject"]
+    assert "Queue: finance" in mail.get_body(("plain",)).get_content().splitlines()  # the call stayed there
     escalated = _audit(store, call.id)[-1]
     assert escalated.data == {"escalated_to": "lena", "kind": "person", "from_queue": "finance"}
     with store.read() as session:
         assert session.get(ToolCall, call.id).queue == "finance"  # type: ignore[union-attr]
+
+
+def test_escalation_mail_to_the_queue_taking_the_call_over_names_both_queues(
+    store: Store, clock: Clock, tmp_path: Path, inbox: Inbox
+) -> None:
+    policies = PolicyHolder(write_policy(tmp_path / "p", webhook="https://hooks.example.com/x"))
+    email = EmailChannel(SmtpSettings.from_url(smtp_url(inbox)), sender="countersign@example.com", timeout=5)
+    notifier = Notifier(store, policies, {"email": email}, base_url="https://countersign.example")
+    hold(store, expires=24 * 3600)
+    clock.advance(hours=SLA_HOURS + 1)
+    sweep_sla(store, policies)
+    while notifier.run_once():
+        pass
+    [(recipients, mail)] = inbox.mails  # finance-senior's address; finance sends only to its webhook
+    assert recipients == ["leads@example.com"] and "Escalated" in mail["Subject"]
+    assert "Queue: finance → finance-senior" in mail.get_body(("plain",)).get_content().splitlines()
 
 
 def test_escalation_reaches_the_queue_and_the_escalation_queue(
@@ -105,6 +122,8 @@ def test_escalation_reaches_the_queue_and_the_escalation_queue(
     assert [r.event["type"] for r in hook.received] == ["call.held", "call.escalated"]
     escalated = hook.received[-1].event["data"]
     assert escalated["transition"] == "escalated" and "finance-senior" in escalated["reason"]
+    # A webhook consumer learns where the call went without parsing the reason.
+    assert escalated["escalation"] == {"from_queue": "finance", "to": "finance-senior", "kind": "queue"}
 
 
 def test_decided_call_is_never_escalated(store: Store, policies: PolicyHolder, clock: Clock) -> None:

@@ -277,6 +277,27 @@ def test_a_call_escalated_to_another_queue_updates_its_first_channels_message_wh
     assert len(slack.posted("chat.postMessage")) == 2  # no new message anywhere
 
 
+def test_an_escalated_calls_buttons_move_from_its_first_channel_to_the_queue_it_moved_to(
+    linked: Runtime, slack: FakeSlack, clock: Clock
+) -> None:
+    call = hold_refund(linked)
+    [held] = slack.wait_for("chat.postMessage", 1, linked.notifier.run_once)
+    assert _actions(held) == ["approve", "reject", "open"] and _queue_field(held) == "finance"
+    clock.advance(hours=3)  # the finance queue's SLA is 2 hours: it escalates to finance-senior
+    assert sweep_sla(linked.store, linked.policies) == [(call.id, "escalated")]
+
+    first, moved = slack.wait_for("chat.postMessage", 2, linked.notifier.run_once)
+    [update] = slack.wait_for("chat.update", 1, linked.notifier.run_once)
+    first_ts = next(f"1700000000.{i:06d}" for i, (method, _) in enumerate(slack.calls) if method == "chat.postMessage")
+
+    # #finance's reviewers no longer decide it: their message says where it went and only opens the page.
+    assert update["ts"] == first_ts and update["text"].startswith(HEADLINES["call.escalated"])
+    assert _actions(update) == ["open"] and _queue_field(update) == "finance → finance-senior"
+    # #finance-senior's reviewers decide it now, from their own channel.
+    assert moved["channel"] == "#finance-senior" and _actions(moved) == ["approve", "reject", "open"]
+    assert _queue_field(moved) == "finance → finance-senior"
+
+
 def test_the_clicking_user_is_answered_at_slacks_response_url_and_nowhere_else(
     client: TestClient, linked: Runtime, slack: FakeSlack
 ) -> None:
@@ -293,6 +314,12 @@ def test_the_clicking_user_is_answered_at_slacks_response_url_and_nowhere_else(
 def _actions(params: dict[str, Any]) -> list[str]:
     blocks = json.loads(params["blocks"]) if isinstance(params["blocks"], str) else params["blocks"]
     return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def _queue_field(params: dict[str, Any]) -> str:
+    blocks = json.loads(params["blocks"]) if isinstance(params["blocks"], str) else params["blocks"]
+    texts = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", ())]
+    return next(t.removeprefix("*Queue*\n") for t in texts if t.startswith("*Queue*"))
 
 
 def _add_rules(runtime: Runtime, rules: str) -> None:
