@@ -7,6 +7,8 @@ connection killed, the waiters fall back to polling with backoff and still get i
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,9 +23,9 @@ import pytest
 from server.people import People
 from server.store.db import Store
 from server.store.notify_pg import listener_name
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, REPO
 from tests.fleet.support import private_schema
-from tests.mcp.support import ServeProcess, http_agent, refund
+from tests.mcp.support import NODE, ServeProcess, http_agent, refund
 
 pytestmark = [
     pytest.mark.postgres,
@@ -35,6 +37,7 @@ POLL = "30"  # seconds: no decision in these tests may be explained by polling w
 INLINE = "20"  # the agent waits inline this long, less than POLL
 FAST = 5.0  # seconds: generous for a loaded machine, far below POLL
 AMOUNT = 100.0  # held by the default policy; four of them fit in the demo order
+TASK_STATUS_SCRIPT = REPO / "tests" / "fleet" / "ts_task_status.mjs"
 
 
 @dataclass
@@ -116,19 +119,24 @@ async def _decided_elsewhere(waiting_on: ServeProcess, deciding: ServeProcess, a
             outcome["arrived"] = time.perf_counter()
 
         group.start_soon(call)
-        async with httpx2.AsyncClient(base_url=deciding.url, headers={"Authorization": f"Bearer {person}"}) as api:
-            seen = await _held(api)
-            decided = await api.post(
-                f"/api/calls/{seen['id']}/approve",
-                json={
-                    "reason": "checked",
-                    "args_hash": seen["args_hash"],
-                    "override_reason": " ; ".join(seen["override_grounds"]) or None,
-                },
-            )
-            approved = time.perf_counter()
-            assert decided.status_code == 200, decided.text
+        await _approve(deciding, person)
+        approved = time.perf_counter()
     return outcome["result"], outcome["arrived"] - approved
+
+
+async def _approve(deciding: ServeProcess, person: str) -> None:
+    """The finance reviewer approves the call held first, through the instance ``deciding``'s JSON API."""
+    async with httpx2.AsyncClient(base_url=deciding.url, headers={"Authorization": f"Bearer {person}"}) as api:
+        seen = await _held(api)
+        decided = await api.post(
+            f"/api/calls/{seen['id']}/approve",
+            json={
+                "reason": "checked",
+                "args_hash": seen["args_hash"],
+                "override_reason": " ; ".join(seen["override_grounds"]) or None,
+            },
+        )
+        assert decided.status_code == 200, decided.text
 
 
 async def _held(api: httpx2.AsyncClient) -> dict[str, Any]:
@@ -173,3 +181,46 @@ async def test_a_killed_listener_falls_back_to_polling_then_reconnects_and_is_no
     assert reopened != killed
     assert _executed(by_notification) and notified_latency < FAST
     assert "lost the listener connection" in a.log.read_text()
+
+
+async def test_a_task_client_on_one_instance_is_told_of_a_decision_taken_on_the_other(fleet: Fleet) -> None:
+    """2025-11-25 Tasks: ``notifications/tasks/status`` crosses instances with the change feed (polling is 30 s)."""
+    a, b, agent, person = fleet.a, fleet.b, fleet.agent, fleet.person
+    await _until_listening(a)
+    await _until_listening(b)
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        str(TASK_STATUS_SCRIPT),
+        f"{a.url}/mcp",
+        agent,
+        cwd=str(REPO),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        created = await _script_line(process, "created")
+        assert created["task"]["status"] == "working"
+        await _approve(b, person)
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        await process.stdin.drain()
+        notified = await _script_line(process, "notified")
+        with anyio.fail_after(FAST):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert notified["statuses"][-1] == "completed", notified
+
+
+async def _script_line(process: asyncio.subprocess.Process, step: str) -> dict[str, Any]:
+    assert process.stdout is not None and process.stderr is not None
+    with anyio.fail_after(30):
+        line = await process.stdout.readline()
+    if not line:
+        raise AssertionError(f"script ended before {step}: {(await process.stderr.read()).decode()[-3000:]}")
+    data: dict[str, Any] = json.loads(line)
+    assert data["step"] == step, data
+    return data
