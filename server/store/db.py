@@ -234,15 +234,20 @@ class Store:
 
     @property
     def closed(self) -> bool:
-        """Whether ``close`` was called: background threads stop using the store (a disposed engine would
-        open new connections nobody closes)."""
+        """Whether ``close`` was called: background threads stop using the store."""
         return self._closed
 
     def close(self) -> None:
+        """Close the idle connections now, and each one still in use when it is given back.
+
+        A thread may still be in a transaction (a lease heartbeat, a tool run finishing): its connection
+        is closed when it returns, as is any a late caller checks out (see ``ClosingQueuePool``).
+        """
         self._closed = True
         if self._readers is not None:
             self._readers.close()
-        self.engine.dispose()
+        # Not engine.dispose(): it would swap in a fresh pool that keeps what late callers give back.
+        self.engine.pool.dispose()
 
 
 def _quiet_rollback(conn: Any, dbapi_error: type[Exception]) -> None:

@@ -1,6 +1,9 @@
-"""The store: migrations match the models, SQLite runs durable, settings refuse placeholder secrets."""
+"""The store: migrations match the models, SQLite runs durable, closing leaves no connection open, settings
+refuse placeholder secrets."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +33,33 @@ def test_sqlite_runs_with_wal_and_full_sync(tmp_path: object) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     store.close()
+
+
+def _open(store: Store, dbapi_connection: Any) -> bool:
+    try:
+        dbapi_connection.cursor().close()
+    except store.engine.dialect.loaded_dbapi.Error:  # psycopg and sqlite3 refuse a cursor on a closed connection
+        return False
+    return True
+
+
+def test_a_connection_in_use_when_the_store_closes_is_closed_once_given_back(database_url: str) -> None:
+    store = Store.open(database_url)
+    with store.write() as session:  # as a lease heartbeat renewing while the process shuts down
+        session.execute(sa.text("SELECT 1"))
+        in_use = session.connection().connection.dbapi_connection
+        store.close()
+        assert _open(store, in_use)  # the transaction in flight still finishes
+    assert not _open(store, in_use)
+
+
+def test_a_closed_store_closes_what_a_late_caller_checks_out(database_url: str) -> None:
+    store = Store.open(database_url)
+    store.close()
+    with store.read() as session:
+        session.execute(sa.text("SELECT 1"))
+        late = session.connection().connection.dbapi_connection
+    assert not _open(store, late)
 
 
 def test_dead_database_reports_unavailable() -> None:
