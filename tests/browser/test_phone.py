@@ -29,3 +29,30 @@ def test_on_a_phone_the_page_is_no_wider_than_the_screen(
     screenshot(page, f"phone{path.replace('/', '-')}")
     assert page.locator("table tbody tr").count() > 0  # there were rows to fit
     assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px screen"
+
+
+def test_on_a_phone_each_argument_name_of_a_packet_stays_on_one_line(
+    open_page: Callable[[str], Page], live_server: LiveServer
+) -> None:
+    call = hold_two_person_payment(live_server.runtime)
+    page = open_page("alice")
+    page.set_viewport_size(PHONE)
+    page.goto(f"/calls/{call.id}")
+    names = page.locator("#arguments th code")
+    assert names.count() == 4  # amount, currency, invoice_id, vendor_id
+    # An inline element wrapped over several lines has one client rectangle per line.
+    lines = names.evaluate_all("els => els.map(e => [e.textContent, e.getClientRects().length])")
+    screenshot(page, "phone-packet-arguments")
+    assert all(count == 1 for _, count in lines), lines
+
+
+def test_on_a_phone_a_queue_card_shows_its_action_label_above_the_summary(
+    open_page: Callable[[str], Page], live_server: LiveServer
+) -> None:
+    hold_refund(live_server.runtime)
+    page = open_page("alice")
+    page.set_viewport_size(PHONE)
+    page.goto("/queue")
+    cell = page.locator("td.action-cell").first
+    label_display = cell.evaluate("td => getComputedStyle(td, '::before').display")
+    assert label_display == "block"
