@@ -72,6 +72,20 @@ def test_a_decided_call_cannot_be_decided_again(client: TestClient, runtime: Run
     assert status_of(runtime, call.id) == "succeeded"
 
 
+def test_deciding_a_call_someone_else_decided_first_says_so_in_words(
+    new_client: Callable[[], TestClient], runtime: Runtime
+) -> None:
+    call = hold_refund(runtime)
+    alice, bob = new_client(), new_client()
+    alice_token, bob_token = sign_in(alice, "alice"), sign_in(bob, "bob")
+    assert _approve(bob, call.id, bob_token, call.args_hash).status_code == 303
+    late = _approve(alice, call.id, alice_token, call.args_hash)
+    assert late.status_code == 409
+    assert "already decided (status: succeeded) before yours arrived; yours was not recorded." in late.text
+    assert f"call {call.id} is already" not in late.text
+    assert [d.actor for d in decisions_for(runtime.store, call.id)] == ["bob"]
+
+
 def test_approving_what_the_page_did_not_show_is_refused(client: TestClient, runtime: Runtime) -> None:
     call = hold_refund(runtime)
     token = sign_in(client, "alice")

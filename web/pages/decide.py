@@ -106,7 +106,11 @@ def _refused(
     form: dict[str, Any],
 ) -> Response:
     call = visible_call(pages, session.person, call_id)  # reload: the refusal may mean it changed
-    return packet_response(pages, request, session, call, error=exc.message, status_code=exc.status_code, form=form)
+    message = exc.message
+    if isinstance(exc, Conflict) and call.status != CallStatus.HELD:
+        # The service's "call <id> is already <status>" is for the API; the person sees the outcome below it.
+        message = f"This call was already decided (status: {call.status}) before yours arrived; yours was not recorded."
+    return packet_response(pages, request, session, call, error=message, status_code=exc.status_code, form=form)
 
 
 # --- edit, then approve ----------------------------------------------------------------------------
