@@ -175,3 +175,22 @@ def test_keyboard_moves_through_the_queue(open_page: Callable[[str], Page], live
     expect(page.locator("#approve-button")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#outcome")).to_contain_text("Executed")
+
+
+def test_the_queue_keeps_keyboard_focus_on_the_selected_call_when_new_calls_arrive(
+    open_page: Callable[[str], Page], live_server: LiveServer
+) -> None:
+    first = hold_refund(live_server.runtime, amount=60.0)
+    page = open_page("alice")
+    expect(page.locator(f'tr[data-call-id="{first.id}"]')).to_be_visible()
+    page.keyboard.press("j")
+    focused_link = page.locator(f'tr[data-call-id="{first.id}"] .call-link')
+    expect(focused_link).to_be_focused()
+
+    later = hold_refund(live_server.runtime, amount=75.0)  # the rows are fetched again and replaced
+
+    expect(page.locator(f'tr[data-call-id="{later.id}"]')).to_be_visible()
+    expect(page.locator(f'tr[data-call-id="{first.id}"]')).to_have_class(re.compile(r"\bselected\b"))
+    expect(focused_link).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/calls/{first.id}")
