@@ -41,7 +41,7 @@ from web.pages import api_docs, decide, history, packet, password, queue, signin
 from web.pages.context import PagesContext
 from web.pages.deps import NotAllowed, NotSignedIn, PasswordChangeRequired, SignInRequired, render
 from web.pages.live import LiveFeed
-from web.render import make_templates
+from web.render import make_templates, sentence
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -108,14 +108,6 @@ async def _error_page(request: Request, status_code: int, title: str, message: s
     return render(pages, request, "error.html", context, status_code=status_code)
 
 
-def _sentence(text: str) -> str:
-    """``text`` as a sentence for a page: capitalised, ending in a full stop (the API keeps it as it is)."""
-    text = text.strip()
-    if not text:
-        return text
-    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
-
-
 async def _sign_in_first(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
     return RedirectResponse(f"/signin?next={quote(exc.next_path, safe='/')}", status_code=303)
@@ -128,7 +120,7 @@ async def _not_signed_in(request: Request, exc: Exception) -> Response:
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
-    return await _error_page(request, 403, "Request refused", f"{_sentence(str(exc))} Nothing was changed.")
+    return await _error_page(request, 403, "Request refused", f"{sentence(str(exc))} Nothing was changed.")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
