@@ -53,6 +53,24 @@ def test_on_a_phone_a_queue_card_shows_its_action_label_above_the_summary(
     page = open_page("alice")
     page.set_viewport_size(PHONE)
     page.goto("/queue")
-    cell = page.locator("td.action-cell").first
-    label_display = cell.evaluate("td => getComputedStyle(td, '::before').display")
-    assert label_display == "block"
+    # Polled (bounded by the context's timeout): the live queue may swap the rows in between.
+    page.wait_for_function(
+        "() => { const td = document.querySelector('td.action-cell');"
+        " return td !== null && getComputedStyle(td, '::before').display === 'block'; }"
+    )
+
+
+def test_on_a_phone_a_card_cell_keeps_its_parts_together_beside_the_label(
+    open_page: Callable[[str], Page], live_server: LiveServer
+) -> None:
+    page = open_page("ada")
+    page.set_viewport_size(PHONE)
+    page.goto("/admin/tools")
+    cell = page.locator("#tools tbody tr", has_text="search_customers").locator("td").first
+    name, description = cell.locator("code"), cell.locator(".sub")
+    # A flex row made the name and its description two columns, the name one syllable a line.
+    assert name.evaluate("e => e.getClientRects().length") == 1
+    name_box, description_box = name.bounding_box(), description.bounding_box()
+    assert name_box is not None and description_box is not None
+    assert description_box["y"] >= name_box["y"] + name_box["height"] - 1  # below the name, not beside it
+    screenshot(page, "phone-admin-tools-cell")
