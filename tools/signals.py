@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tools.contract import ToolInputError
+from tools.money import places
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,16 @@ def z_score(value: float, history: list[float]) -> float | None:
     return (value - mean) / spread
 
 
-def unusual_amount(code: str, value: float, history: list[float], what: str) -> Signal | None:
-    """A signal when ``value`` stands well above ``history`` (z >= 2), weighted by how far."""
+def unusual_amount(code: str, value: float, history: list[float], what: str, currency: str = "") -> Signal | None:
+    """A signal when ``value`` stands well above ``history`` (z >= 2), weighted by how far.
+
+    ``currency`` is the history's currency, shown after its mean; empty when the history mixes currencies.
+    """
     z = z_score(value, history)
     if z is None or z < 2:
         return None
     weight = 0.45 if math.isinf(z) else min(0.45, 0.1 + 0.05 * z)
     shown = "far" if math.isinf(z) else f"{z:.1f} standard deviations"
-    return Signal(code, weight, f"{what} is {shown} above the usual (mean {statistics.fmean(history):,.2f})")
+    average = statistics.fmean(history)
+    mean = f"{average:,.{places(currency)}f} {currency}" if currency else f"{average:,.2f}"
+    return Signal(code, weight, f"{what} is {shown} above the usual (mean {mean})")

@@ -175,3 +175,51 @@ def test_keyboard_moves_through_the_queue(open_page: Callable[[str], Page], live
     expect(page.locator("#approve-button")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#outcome")).to_contain_text("Executed")
+
+
+def test_the_queue_keeps_keyboard_focus_on_the_selected_call_when_new_calls_arrive(
+    open_page: Callable[[str], Page], live_server: LiveServer
+) -> None:
+    first = hold_refund(live_server.runtime, amount=60.0)
+    page = open_page("alice")
+    expect(page.locator(f'tr[data-call-id="{first.id}"]')).to_be_visible()
+    page.keyboard.press("j")
+    focused_link = page.locator(f'tr[data-call-id="{first.id}"] .call-link')
+    expect(focused_link).to_be_focused()
+
+    later = hold_refund(live_server.runtime, amount=75.0)  # the rows are fetched again and replaced
+
+    expect(page.locator(f'tr[data-call-id="{later.id}"]')).to_be_visible()
+    expect(page.locator(f'tr[data-call-id="{first.id}"]')).to_have_class(re.compile(r"\bselected\b"))
+    expect(focused_link).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/calls/{first.id}")
+
+
+def test_every_control_of_the_decision_panel_has_a_label_and_shows_its_whole_hint(
+    open_page: Callable[[str], Page], live_server: LiveServer
+) -> None:
+    call = hold_two_person_payment(live_server.runtime)  # with an override reason to give
+    page = open_page("alice")
+    page.goto(f"/calls/{call.id}")
+    controls = page.locator("#decide input:not([type=hidden]), #decide select, #decide textarea")
+    assert controls.count() >= 4
+    unlabelled = controls.evaluate_all(
+        "els => els.filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)"
+    )
+    assert unlabelled == []
+    # A placeholder wider than its field is cut mid-word ("...and the ticke").
+    clipped = controls.evaluate_all(
+        """els => els.filter(e => e.tagName === 'INPUT' && e.placeholder).filter(e => {
+            const probe = document.createElement('span');
+            probe.style.font = getComputedStyle(e).font;
+            probe.style.cssText += 'white-space: pre; position: absolute; display: inline-block';
+            probe.textContent = e.placeholder;
+            document.body.appendChild(probe);
+            const wide = probe.getBoundingClientRect().width;
+            probe.remove();
+            const style = getComputedStyle(e);
+            return wide > e.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        }).map(e => e.placeholder)"""
+    )
+    assert clipped == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -83,3 +84,12 @@ def test_first_payment_to_a_new_vendor_is_flagged(office: BackOffice) -> None:
     args = _pay(vendor_id=ids.NEW_VENDOR_ID, invoice_id=ids.NEW_VENDOR_INVOICE_ID, amount=3960.0)
     shown = preview(office, "pay_invoice", args)
     assert any(w.startswith("First payment") for w in shown.warnings)
+
+
+def test_an_unusually_large_payment_names_the_currency_of_the_usual_amount(office: BackOffice) -> None:
+    args = {"vendor_id": ids.FRAUD_VENDOR_ID, "invoice_id": ids.FRAUD_INVOICE_ID,
+            "amount": float(ids.FRAUD_INVOICE_AMOUNT), "currency": "EUR"}  # fmt: skip
+    shown = preview(office, "pay_invoice", args)
+    unusual = [w for w in shown.warnings if "above the usual" in w]
+    assert len(unusual) == 1
+    assert re.search(r"\(mean [\d,]+\.\d\d EUR\)$", unusual[0]), unusual[0]

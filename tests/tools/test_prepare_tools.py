@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -145,3 +146,12 @@ def test_approval_packet_reports_a_call_the_tool_would_refuse(office: BackOffice
     schema_bad = _prepare(office, "assemble_approval_packet", {"tool": "issue_refund", "arguments": {"amount": -1}})
     assert schema_bad["validation"]["valid"] is False and schema_bad["validation"]["field"]
     refused(office, "assemble_approval_packet", {"tool": "search_orders", "arguments": {}}, "tool")
+
+
+def test_score_exception_names_the_currency_of_a_customers_usual_refund(office: BackOffice) -> None:
+    big = {"customer_id": ids.REFUND_CUSTOMER_ID, "order_id": ids.REFUND_ORDER_ID, "amount": 900.0,
+           "currency": "EUR", "reason": "Whole desk returned"}  # fmt: skip
+    result = _prepare(office, "score_exception", {"tool": "issue_refund", "arguments": big})
+    reasons = [r for r in result["reasons"] if "customer's past refunds" in r]
+    assert len(reasons) == 1
+    assert re.search(r"\(mean [\d,]+\.\d\d EUR\)$", reasons[0]), reasons[0]

@@ -12,7 +12,7 @@ from server.lifecycle.errors import Forbidden
 from server.review.channel import Channel, Via
 from server.review.service import Approval
 from server.runtime import Runtime
-from tests.web.support import hold_refund, status_of
+from tests.web.support import hold_refund, sign_in, status_of
 
 AUDITOR = Person("olga", "auditor")
 
@@ -58,3 +58,14 @@ def test_an_auditors_api_token_reads_calls_and_the_audit_chain_but_changes_nothi
     kill = client.put("/api/admin/kill-switch", headers=headers, json={"on": True, "reason": "auditors may not"})
     assert kill.status_code == 403
     assert status_of(runtime, call.id) == "held"
+
+
+def test_an_auditors_packet_says_they_read_calls_rather_than_naming_a_queue(
+    client: TestClient, runtime: Runtime
+) -> None:
+    call = hold_refund(runtime)
+    runtime.people.create_user("olga", "auditor", password="olga-long-password")
+    sign_in(client, "olga", "olga-long-password")
+    page = client.get(f"/calls/{call.id}").text
+    assert 'id="may-not-decide">You read calls as an auditor; you do not decide them.</p>' in page
+    assert 'id="approve-button"' not in page and 'id="reject-button"' not in page

@@ -72,6 +72,29 @@ def test_a_decided_call_cannot_be_decided_again(client: TestClient, runtime: Run
     assert status_of(runtime, call.id) == "succeeded"
 
 
+def test_deciding_a_call_someone_else_decided_first_says_so_in_words(
+    new_client: Callable[[], TestClient], runtime: Runtime
+) -> None:
+    call = hold_refund(runtime)
+    alice, bob = new_client(), new_client()
+    alice_token, bob_token = sign_in(alice, "alice"), sign_in(bob, "bob")
+    assert _approve(bob, call.id, bob_token, call.args_hash).status_code == 303
+    late = _approve(alice, call.id, alice_token, call.args_hash)
+    assert late.status_code == 409
+    assert "This call was already settled (status: succeeded); your decision was not recorded." in late.text
+    assert f"call {call.id} is already" not in late.text
+    assert [d.actor for d in decisions_for(runtime.store, call.id)] == ["bob"]
+
+
+def test_a_rejection_without_a_reason_is_refused_in_a_sentence(client: TestClient, runtime: Runtime) -> None:
+    call = hold_refund(runtime)
+    token = sign_in(client, "alice")
+    response = client.post(f"/calls/{call.id}/reject", data={"csrf_token": token, "args_hash": call.args_hash})
+    assert response.status_code == 422
+    assert 'id="error">A rejection needs a reason.</p>' in response.text
+    assert status_of(runtime, call.id) == "held"
+
+
 def test_approving_what_the_page_did_not_show_is_refused(client: TestClient, runtime: Runtime) -> None:
     call = hold_refund(runtime)
     token = sign_in(client, "alice")

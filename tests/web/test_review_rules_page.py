@@ -4,6 +4,7 @@ unknown requesters, self-approval by another spelling, and the channel in the au
 from __future__ import annotations
 
 import json
+import re
 
 import httpx2
 import sqlalchemy as sa
@@ -58,6 +59,9 @@ def test_with_the_kill_switch_on_the_packet_says_so_and_approving_runs_nothing(
     token = sign_in(client, "alice")
     packet = client.get(f"/calls/{call.id}").text
     assert 'id="kill-switch"' in packet and "incident 42" in packet
+    notice = re.search(r'id="kill-switch">([^<]*)</p>', packet)
+    assert notice is not None
+    assert notice.group(1).count("kill switch is on") == 1 and notice.group(1).endswith(".")  # said once, as a sentence
 
     done = _approve(client, call.id, token, call.args_hash)
     assert done.headers["location"] == f"/calls/{call.id}?done=held-by-switch"

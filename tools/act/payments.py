@@ -82,11 +82,13 @@ def payment_signals(conn: Connection, now: datetime, args: dict[str, Any]) -> li
             signals.append(Signal("first_payment", 0.3, f"First payment ever to {vendor['name']}"))
         cents = cents_or_none(args.get("amount"))
         if cents is not None:
+            currencies = {p["currency"] for p in past}
             found = unusual_amount(
                 "unusual_for_vendor",
                 cents / 100,
                 [p["amount_cents"] / 100 for p in past],
                 "This payment, against past payments to the vendor,",
+                currencies.pop() if len(currencies) == 1 else "",
             )
             if found is not None:
                 signals.append(found)

@@ -125,9 +125,11 @@ def refund_signals(conn: Connection, now: datetime, args: dict[str, Any]) -> lis
         history = [r["amount_cents"] / 100 for r in past]
         for found in (
             unusual_amount(
-                "unusual_for_customer", cents / 100, history, "This refund, against the customer's past refunds,"
+                "unusual_for_customer", cents / 100, history, "This refund, against the customer's past refunds,", cur
             ),
-            unusual_amount("unusual_overall", cents / 100, _all_issued(conn, cur), "This refund, against all refunds,"),
+            unusual_amount(
+                "unusual_overall", cents / 100, _all_issued(conn, cur), "This refund, against all refunds,", cur
+            ),
         ):
             if found is not None:
                 signals.append(found)

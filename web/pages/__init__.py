@@ -25,7 +25,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -38,7 +41,7 @@ from web.pages import api_docs, decide, history, packet, password, queue, signin
 from web.pages.context import PagesContext
 from web.pages.deps import NotAllowed, NotSignedIn, PasswordChangeRequired, SignInRequired, render
 from web.pages.live import LiveFeed
-from web.render import make_templates
+from web.render import make_templates, sentence
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -68,6 +71,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(NotSignedIn, _not_signed_in)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(NotAllowed, _not_allowed)
+    app.add_exception_handler(HTTPException, _no_such_page)
     # The JSON API accepts the session cookie too (with the same CSRF checks); bearer tokens still win.
     app.add_middleware(
         SessionApiAuth,
@@ -94,8 +98,12 @@ async def _change_password_first(request: Request, exc: Exception) -> Response:
     return RedirectResponse(password.PASSWORD_PATH, status_code=303)
 
 
-def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
+async def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
     pages: PagesContext = request.app.state.pages
+    if getattr(request.state, "session", None) is None:
+        # Refused before the page's own check ran: still show a signed-in person their navigation.
+        cookie = request.cookies.get(pages.session_cookie(request.url.scheme))
+        request.state.session = await anyio.to_thread.run_sync(lambda: pages.sessions.resume(cookie, touch=False))
     context = {"title": title, "message": message, "count": None}
     return render(pages, request, "error.html", context, status_code=status_code)
 
@@ -106,15 +114,27 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
 
 
 async def _not_signed_in(request: Request, exc: Exception) -> Response:
-    return _error_page(
+    return await _error_page(
         request, 401, "Please sign in", "Your session has ended or you are not signed in. Nothing was changed."
     )
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
-    return _error_page(request, 403, "Request refused", f"{exc} Nothing was changed.")
+    return await _error_page(request, 403, "Request refused", f"{sentence(str(exc))} Nothing was changed.")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NotAllowed)
-    return _error_page(request, exc.status_code, "Not available", exc.message)
+    return await _error_page(request, exc.status_code, "Not available", exc.message)
+
+
+async def _no_such_page(request: Request, exc: Exception) -> Response:
+    """A browser asking for an address with no page (or only a form's) gets a page, not the API's JSON."""
+    assert isinstance(exc, HTTPException)
+    wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+    if exc.status_code == 404 and wants_page:
+        return await _error_page(request, 404, "Page not found", "There is no page at this address.")
+    if exc.status_code == 405 and wants_page:  # e.g. a decision's address, reloaded or shared after a refusal
+        message = "This address only takes a form sent from a page; opening it does nothing. Nothing was changed."
+        return await _error_page(request, 405, "Open the page instead", message)
+    return await http_exception_handler(request, exc)

@@ -25,6 +25,7 @@ from web.pages import schema_form
 from web.pages.context import PagesContext
 from web.pages.deps import Actor, Pages, Viewer, render
 from web.pages.packet import packet_response, visible_call
+from web.render import sentence
 
 router = APIRouter()
 
@@ -66,7 +67,9 @@ def approve(
         outcome = pages.gateway.review.approve(call_id, session.person, approval, via=_via(request))
     except LifecycleError as exc:
         if arguments.strip() and isinstance(exc, InvalidDecision):
-            return _edit_page(pages, request, session, call, None, error=exc.message, status_code=exc.status_code)
+            return _edit_page(
+                pages, request, session, call, None, error=sentence(exc.message), status_code=exc.status_code
+            )
         return _refused(pages, request, session, call_id, exc, form)
     if outcome.approved and outcome.call.status == CallStatus.APPROVED:
         done = "held-by-switch"  # approved, but the kill switch keeps it from running
@@ -106,7 +109,11 @@ def _refused(
     form: dict[str, Any],
 ) -> Response:
     call = visible_call(pages, session.person, call_id)  # reload: the refusal may mean it changed
-    return packet_response(pages, request, session, call, error=exc.message, status_code=exc.status_code, form=form)
+    message = sentence(exc.message)
+    if isinstance(exc, Conflict) and call.status != CallStatus.HELD:
+        # The service's "call <id> is already <status>" is for the API; the person sees the outcome below it.
+        message = f"This call was already settled (status: {call.status}); your decision was not recorded."
+    return packet_response(pages, request, session, call, error=message, status_code=exc.status_code, form=form)
 
 
 # --- edit, then approve ----------------------------------------------------------------------------
@@ -140,7 +147,7 @@ def edit_confirm_page(
     except schema_form.FormError as exc:
         return _edit_page(pages, request, session, call, form, error=str(exc), status_code=422)
     except LifecycleError as exc:
-        return _edit_page(pages, request, session, call, form, error=exc.message, status_code=exc.status_code)
+        return _edit_page(pages, request, session, call, form, error=sentence(exc.message), status_code=exc.status_code)
     context = {
         "call": call,
         "changes": argument_diff(current, arguments),

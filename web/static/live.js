@@ -55,12 +55,17 @@
         // Read the selection now, not before the fetch: the reviewer may have moved it meanwhile.
         var selected = document.querySelector(".queue-row.selected");
         var selectedId = selected ? selected.getAttribute("data-call-id") : null;
+        // Replacing the rows would drop keyboard focus to the page's start: give it back to the same call.
+        var focused = body.contains(document.activeElement) ? document.activeElement.closest(".queue-row") : null;
+        var focusedId = focused ? focused.getAttribute("data-call-id") : null;
         // Rendered and escaped by the server's templates, from our own origin.
         body.innerHTML = html;
         document.querySelectorAll(".queue-row").forEach(function (row) {
           var id = row.getAttribute("data-call-id");
           if (!before[id]) row.classList.add("fresh");
           if (id === selectedId) row.classList.add("selected");
+          var link = row.querySelector(".call-link");
+          if (id === focusedId && link) link.focus({ preventScroll: true });
         });
         describe(parseInt(badge ? badge.getAttribute("data-count") || "0" : "0", 10));
         if (window.Countersign) window.Countersign.tick();
