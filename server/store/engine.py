@@ -36,6 +36,10 @@ class ClosingQueuePool(QueuePool):
     which nobody referenced any more, and stayed open until the garbage collector found it.
     """
 
+    # SQLAlchemy names a pool's logger after its class: keep ours under "sqlalchemy", which it quiets to
+    # WARNING, or every dispose would print "Pool disposed" at INFO on the operator's console.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.QueuePool"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._disposed = False
