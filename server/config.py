@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     # Third-party tool registries, "module:attribute,..." (besides the `countersign.tools` entry points).
     tools: str = ""
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
     # Single sign-on (OpenID Connect, web/oidc.py): on when the issuer and client id are set.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -104,9 +104,27 @@ class Settings(BaseSettings):
     # /metrics: served only with this bearer token (when set), or only on its own port (when set), or both.
     metrics_token: str | None = Field(default=None, repr=False)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    metrics_host: str = "127.0.0.1"
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)  # "" would listen on every interface
     # "text" (human-readable lines) or "json" (one JSON object per line, call_id on lines about a call).
     log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            return "WARNING" if value == "WARN" else value
+        return value
+
+    @field_validator("base_url", "slack_base_url", "slack_response_url_prefix")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        # Review links, host checks and Slack calls are built from these: a typo must stop the start.
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value[:80]!r} is not an http:// or https:// URL")
+        return value
 
     @field_validator("smtp_url")
     @classmethod
@@ -134,6 +152,15 @@ class Settings(BaseSettings):
             loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
             if not (parts.scheme == "https" or loopback) or not parts.hostname:
                 raise ValueError("COUNTERSIGN_OIDC_ISSUER must be an https:// URL")
+        if not self.oidc_enabled:
+            # Only read with single sign-on on: set alone, they would be silently ignored.
+            given = (("MAPPING", self.oidc_mapping), ("CLIENT_SECRET", self.oidc_client_secret))
+            stray = [name for name, value in given if value]
+            if stray:
+                raise ValueError(
+                    f"COUNTERSIGN_OIDC_{stray[0]} is set but single sign-on is off "
+                    "(set COUNTERSIGN_OIDC_ISSUER and COUNTERSIGN_OIDC_CLIENT_ID too)"
+                )
         if not self.local_passwords and not self.oidc_enabled:
             raise ValueError("COUNTERSIGN_LOCAL_PASSWORDS=false needs single sign-on (COUNTERSIGN_OIDC_ISSUER)")
         return self

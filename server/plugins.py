@@ -13,6 +13,9 @@ built-in ones under the same policy (see README, "Your own Python tools").
 from __future__ import annotations
 
 import inspect
+import traceback
+from collections.abc import Callable
+from functools import partial
 from importlib import import_module
 from importlib.metadata import entry_points
 
@@ -29,30 +32,67 @@ def plugin_registries(setting: str) -> list[ToolRegistry]:
     """Every registry from the ``countersign.tools`` entry points, then those ``setting`` names.
 
     Raises:
-        PluginError: a name that does not import, or that is not a ToolRegistry.
+        PluginError: a name that does not import (or whose module raises as it loads), or that is not a
+            ToolRegistry.
     """
-    found: list[ToolRegistry] = []
-    for point in entry_points(group=ENTRY_POINT_GROUP):
+    return [registry for _, registry in _named_registries(setting)]
+
+
+def add_plugins(registry: ToolRegistry, setting: str) -> None:
+    """Add every plugin registry's tools to ``registry``.
+
+    Raises:
+        PluginError: as :func:`plugin_registries`, or a plugin tool whose name is already taken.
+    """
+    for name, extra in _named_registries(setting):
         try:
-            found.append(_registry(point.load(), point.value))
-        except (ImportError, AttributeError) as exc:
-            raise PluginError(f"entry point {point.name} = {point.value!r}: {exc}") from exc
+            registry.extend(extra)
+        except ValueError as exc:  # a name taken by a built-in tool or another plugin
+            raise PluginError(f"{name}: {exc}") from exc
+
+
+def _named_registries(setting: str) -> list[tuple[str, ToolRegistry]]:
+    found: list[tuple[str, ToolRegistry]] = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        label = f"entry point {point.name} = {point.value!r}"
+        found.append((label, _loaded(label, point.load)))
     for name in (part.strip() for part in setting.split(",")):
         if not name:
             continue
         module, _, attribute = name.partition(":")
         if not module or not attribute:
             raise PluginError(f"{name!r}: name a registry as module:attribute, e.g. acme_tools:registry")
-        try:
-            found.append(_registry(getattr(import_module(module), attribute), name))
-        except (ImportError, AttributeError) as exc:
-            raise PluginError(f"{name!r}: {exc}") from exc
+        found.append((repr(name), _loaded(repr(name), partial(_attribute, module, attribute))))
     return found
 
 
-def _registry(value: object, name: str) -> ToolRegistry:
+def _loaded(label: str, load: Callable[[], object]) -> ToolRegistry:
+    try:
+        return _registry(load(), label)
+    except PluginError:
+        raise
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(f"{label}: {exc}") from exc
+    except Exception as exc:  # a team's module may raise anything as it imports or builds its registry
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)  # a SyntaxError's str repeats the place
+        raise PluginError(f"{label} raised {type(exc).__name__}{_where(exc)}: {message}") from exc
+
+
+def _attribute(module: str, attribute: str) -> object:
+    return getattr(import_module(module), attribute)
+
+
+def _where(exc: Exception) -> str:
+    """`` at file:line`` of the plugin's code that raised (a syntax error's own position for one)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" at {exc.filename}:{exc.lineno}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def _registry(value: object, label: str) -> ToolRegistry:
     if inspect.isfunction(value):  # a factory returning the registry
         value = value()
     if not isinstance(value, ToolRegistry):
-        raise PluginError(f"{name!r} is a {type(value).__name__}, not a tools.contract.ToolRegistry")
+        raise PluginError(f"{label} is a {type(value).__name__}, not a tools.contract.ToolRegistry")
     return value

@@ -34,7 +34,7 @@ from server.notify.setup import notifier_from
 from server.notify.sla import sweep_sla
 from server.notify.worker import Notifier
 from server.people import People
-from server.plugins import plugin_registries
+from server.plugins import add_plugins
 from server.policy import PolicyHolder
 from server.runner import registry_runner, with_external
 from server.store.db import Store, StoreUnavailable
@@ -86,15 +86,13 @@ def build_runtime(
     upstreams: UpstreamsConfig | None = None,
 ) -> Runtime:
     """Open the store (migrating it), load the policy, and wire the gateway. Tests inject any part."""
+    if registry is None:  # first: a plugin that does not load opens nothing
+        registry = tool_registry(settings)
     close_office = None
     if office is None and settings.backoffice_url:  # before the store: a wrong URL changes nothing
         office = _own_back_office(settings.backoffice_url)
         close_office = office.engine.dispose
     store = store or Store.open(settings.database_url)
-    if registry is None:
-        registry = _default_registry()
-        for extra in plugin_registries(settings.tools):  # your own tools, registered without forking
-            registry.extend(extra)
     if office is None:
         office = _shared_back_office(store)
     policies = PolicyHolder(settings.policies)
@@ -146,10 +144,17 @@ def leases_from(settings: Settings) -> Leases:
     )
 
 
-def _default_registry() -> ToolRegistry:
+def tool_registry(settings: Settings) -> ToolRegistry:
+    """The built-in tools and your own (``COUNTERSIGN_TOOLS`` and entry points).
+
+    Raises:
+        PluginError: a registry of your own that does not load, or whose tool names are taken.
+    """
     from tools import default_registry  # imported late: the demo tools are only one possible catalogue
 
-    return default_registry()
+    registry: ToolRegistry = default_registry()
+    add_plugins(registry, settings.tools)  # your own tools, registered without forking
+    return registry
 
 
 def _shared_back_office(store: Store) -> Any:

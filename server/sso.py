@@ -151,7 +151,9 @@ def load_mapping(path: Path | None) -> SsoMapping:
     except OSError as exc:
         raise SsoConfigError(f"{path}: cannot read the SSO mapping ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
-        raise SsoConfigError(f"{path}: the SSO mapping is not valid YAML") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise SsoConfigError(f"{path}{line}: the SSO mapping is not valid YAML") from exc
     try:
         return SsoMapping.model_validate(data or {})
     except ValidationError as exc:

@@ -54,7 +54,10 @@ def verify(
         if anchor is not None:
             _refuse("--anchor checks the database's chain; it cannot be combined with --file")
         with file.open(encoding="utf-8") as handle:
-            report = audit.verify_rows(_json_lines(handle))
+            try:
+                report = audit.verify_rows(_json_lines(handle))
+            except UnicodeDecodeError as exc:
+                _refuse(f"{file}: not a text file of JSON lines ({exc.reason} at byte {exc.start})", code=1)
     else:
         # Parsed and keyed before the database is read: a bad anchor is the operator's first thing to fix.
         if anchor is not None:
@@ -85,6 +88,8 @@ def anchor(
     ] = None,
 ) -> None:
     """Print the signed chain head (one JSON line) to store outside this database; see `audit verify --anchor`."""
+    if webhook is not None:
+        _webhook_url(webhook)  # before anything is signed or printed
     settings = Settings()
     key = _signing_key(settings)
     store = _open(database_url)
@@ -112,8 +117,6 @@ def _signing_key(settings: Settings) -> bytes:
 def _post(url: str, body: str) -> None:
     import httpx2
 
-    if not url.startswith(("https://", "http://")):
-        _refuse(f"--webhook takes an http(s) URL, not {url[:80]!r}")
     try:
         response = httpx2.post(url, content=body, headers={"content-type": "application/json"}, timeout=10)
     except httpx2.HTTPError as exc:
@@ -121,6 +124,11 @@ def _post(url: str, body: str) -> None:
     if response.status_code >= 300:
         _refuse(f"the webhook answered {response.status_code}; the anchor above was not accepted", code=1)
     typer.echo(f"sent to {url}", err=True)
+
+
+def _webhook_url(url: str) -> None:
+    if not url.startswith(("https://", "http://")):
+        _refuse(f"--webhook takes an http(s) URL, not {url[:80]!r}")
 
 
 def _read_anchor(given: str) -> audit_anchor.Anchor:
@@ -145,9 +153,12 @@ def _refuse(message: str, code: int = 2) -> NoReturn:
 
 
 def _json_lines(handle: TextIO) -> Iterator[dict[str, Any]]:
-    for line in handle:
+    for number, line in enumerate(handle, start=1):
         if line.strip():
-            yield json.loads(line)
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:  # not an export: name the line, as for a broken event
+                _refuse(f"{handle.name}:{number}: not a JSON line of an audit export ({exc.msg})", code=1)
 
 
 @app.command()

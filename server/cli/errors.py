@@ -1,7 +1,8 @@
 """One line on stderr and exit code 1, never a traceback, for the operator's own mistakes.
 
-A wrong ``COUNTERSIGN_DATABASE_URL``, a database never set up, a setting that does not parse or a policy
-that does not load are things to fix, not bugs to report: every command says which in one line.
+A wrong ``COUNTERSIGN_DATABASE_URL``, a database never set up, a setting that does not parse, a policy
+that does not load, or a command line Typer refuses (an unknown option, a bad choice, a number out of
+range) are things to fix, not bugs to report: every command says which in one line.
 Anything else is a bug: still one line, with the traceback behind ``COUNTERSIGN_DEBUG=1``.
 
 ``run(app)`` wraps any Typer app (the ``countersign`` entry point uses it for every command group).
@@ -10,28 +11,56 @@ Anything else is a bug: still one line, with the traceback behind ``COUNTERSIGN_
 from __future__ import annotations
 
 import os
+import re
 import sys
+from typing import NoReturn
 
 import sqlalchemy as sa
 import typer
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+# Typer ships its own copy of Click; its command-line errors are these classes, not the click package's.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+from server.plugins import PluginError
 from server.policy import PolicyError
+from server.sso import SsoConfigError
 from server.store.db import StoreNotReady, StoreUnavailable
 
 EXIT_OPERATOR_ERROR = 1
 
 
 def run(app: typer.Typer) -> None:
-    """Run ``app`` (which parses ``sys.argv``); turn an escaping exception into one line and exit 1."""
+    """Run ``app`` (which parses ``sys.argv``); turn an escaping exception into one line and exit 1.
+
+    A command line that does not parse is one line too (Typer's own rendering is a boxed panel of
+    several lines), exiting 2 as Click does.
+    """
     try:
-        app()
+        # Not standalone: Click's errors reach us instead of being drawn; an Exit's code comes back.
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        sys.exit(exc.exit_code)  # the help is already printed: not a mistake to describe
+    except ClickException as exc:
+        typer.echo(f"error: {_usage_problem(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("error: aborted (no answer at the prompt)", err=True)
+        sys.exit(EXIT_OPERATOR_ERROR)
     except Exception as exc:
         if os.environ.get("COUNTERSIGN_DEBUG") == "1":
             raise
         typer.echo(f"error: {describe(exc)}", err=True)
         sys.exit(EXIT_OPERATOR_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Stop a command on the operator's mistake it found itself: ``error: <message>`` on stderr, exit ``code``."""
+    typer.echo(f"error: {_one_line(message)}", err=True)
+    raise typer.Exit(code)
 
 
 def describe(exc: BaseException) -> str:
@@ -52,6 +81,12 @@ def _describe(exc: BaseException) -> str:
         return f"the database schema cannot be upgraded: {exc}"
     if isinstance(exc, ValidationError):
         return _settings_problem(exc)
+    if isinstance(exc, SettingsError):
+        return _unparsed_setting(exc)
+    if isinstance(exc, PluginError):
+        return f"your tools (COUNTERSIGN_TOOLS or a countersign.tools entry point) do not load: {exc}"
+    if isinstance(exc, SsoConfigError):
+        return f"the single sign-on mapping (COUNTERSIGN_OIDC_MAPPING) does not load: {exc}"
     if isinstance(exc, PolicyError):
         first = exc.problems[0] if exc.problems else "invalid policy"
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -60,6 +95,23 @@ def _describe(exc: BaseException) -> str:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or exc}"
     return f"unexpected {type(exc).__name__}: {exc} (COUNTERSIGN_DEBUG=1 shows the traceback)"
+
+
+def _usage_problem(exc: ClickException) -> str:
+    ctx = exc.ctx if isinstance(exc, UsageError) else None
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return _one_line(exc.format_message().replace("Value error, ", "")) + hint
+
+
+# pydantic-settings' message for a list setting whose value is not JSON names the field, not the variable.
+_UNPARSED_FIELD = re.compile(r'error parsing value for field "(\w+)"')
+
+
+def _unparsed_setting(exc: SettingsError) -> str:
+    found = _UNPARSED_FIELD.search(str(exc))
+    if found is None:
+        return f"settings: {exc}"
+    return f'setting COUNTERSIGN_{found.group(1).upper()}: not a JSON list; write it as ["first", "second"]'
 
 
 def _settings_problem(exc: ValidationError) -> str:

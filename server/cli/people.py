@@ -59,6 +59,8 @@ def user_add(
     """Add a reviewer, admin or auditor who signs in with a password."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():  # a script or a service: nobody can answer a hidden prompt
+        raise _fail(PeopleError("no terminal to type the password at; pipe it in with --password-stdin"))
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -262,5 +264,7 @@ def token_revoke(
 ) -> None:
     """Revoke every API token of a person."""
     with _people() as people:
+        if people.get_user(user) is None:  # a typo must not read as "nothing left to revoke"
+            raise _fail(PeopleError(f"there is no user named {user!r}"))
         count = people.revoke_tokens(user, kind="person")
     typer.echo(f"revoked {count} token(s) of {user}")

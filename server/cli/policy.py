@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import typer
 
 from server.catalog import build_facts
-from server.cli.errors import describe
+from server.cli.errors import describe, fail
 from server.config import Settings
 from server.notify.people_check import named_people, people_warnings
 from server.policy import Policy, PolicyError, classify, load_policy
@@ -140,11 +140,9 @@ def _parse_args(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        typer.echo(f"--args is not valid JSON: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(f"--args is not valid JSON: {exc}")
     if not isinstance(value, dict):
-        typer.echo(f"--args must be a JSON object, not {type(value).__name__}", err=True)
-        raise typer.Exit(2)
+        fail(f"--args must be a JSON object, not {type(value).__name__}")
     return value
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from server.cli.errors import fail
 from server.cli.policy import _load_or_exit, _registry
 from server.config import Settings
 from server.policy import PolicyError
@@ -57,8 +58,7 @@ def replay(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except KeyError as exc:
-        typer.echo(str(exc.args[0]), err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc.args[0]))
     except PolicyError as exc:
         for problem in exc.problems:
             typer.echo(str(problem))
@@ -106,8 +106,7 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, Action]:
         try:
             pairs[name.strip()] = Action(action.strip().lower())
         except ValueError:
-            typer.echo(f"{option} takes NAME=allow|hold|block, not {value!r}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"{option} takes NAME=allow|hold|block, not {value!r}")
     return pairs
 
 
@@ -117,6 +116,5 @@ def _utc(text: str | None, option: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        typer.echo(f"{option}: {text!r} is not an ISO date or date-time", err=True)
-        raise typer.Exit(2) from None
+        fail(f"{option}: {text!r} is not an ISO date or date-time")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -15,8 +15,8 @@ from server.cli.upstream import load_or_exit
 from server.config import Settings
 from server.observability import logs, metrics, tracing
 from server.people import PeopleError, check_name
-from server.plugins import PluginError
-from server.runtime import Runtime, build_runtime, seed_demo, sweeping
+from server.runtime import Runtime, build_runtime, seed_demo, sweeping, tool_registry
+from server.sso import load_mapping
 from server.store.db import Store
 from server.store.engine import make_engine
 from server.store.models import ApiToken, User
@@ -28,7 +28,7 @@ DEMO_AGENT = "demo-agent"
 FIRST_ADMIN = "admin"
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
-Port = Annotated[int, typer.Option(help="Port to listen on.")]
+Port = Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -49,8 +49,10 @@ def serve(
     settings = _http_settings(host, port)
     _logging(settings)
     listener = _listen(host, port)
+    _metrics_port_free(settings)
+    registry = tool_registry(settings)  # before the database: a tools module that does not load changes nothing
     store = _store_for_serving(settings, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
-    runtime = _build(settings, upstreams=load_or_exit(), store=store)
+    runtime = build_runtime(settings, registry=registry, upstreams=load_or_exit(), store=store)
     _first_admin(runtime)
     _run_http(settings, runtime, listener)
 
@@ -60,6 +62,7 @@ def demo(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     settings = _http_settings(host, port)
     _logging(settings)
     listener = _listen(host, port)
+    _metrics_port_free(settings)
     runtime = build_runtime(settings)  # the demo sets up and upgrades its database itself
     if seed_demo(runtime):
         typer.echo("seeded the demo back office", err=True)
@@ -86,7 +89,7 @@ def stdio(
 
     settings = Settings()
     _logging(settings)  # stdout carries the protocol: every log line goes to stderr
-    runtime = _build(settings, upstreams=load_or_exit())
+    runtime = build_runtime(settings, upstreams=load_or_exit())
     server = build_server(runtime.gateway, settings, resolve_agent=fixed_agent(agent))
 
     async def main() -> None:
@@ -98,15 +101,6 @@ def stdio(
         anyio.run(main)
     finally:
         runtime.close()
-
-
-def _build(settings: Settings, *, upstreams: Any, store: Store | None = None) -> Runtime:
-    """The runtime, or one clear line and exit status 2 for a third-party tool registry that does not load."""
-    try:
-        return build_runtime(settings, upstreams=upstreams, store=store)
-    except PluginError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _settle_heap() -> None:
@@ -121,6 +115,10 @@ def _settle_heap() -> None:
 
 def _http_settings(host: str, port: int) -> Settings:
     settings = Settings()
+    if settings.oidc_enabled:
+        # A mapping that does not load refuses every single-sign-on session: at start that is a typo to fix
+        # now (raises SsoConfigError), not a server that quietly lets nobody in.
+        load_mapping(settings.oidc_mapping)
     if "COUNTERSIGN_BASE_URL" not in os.environ:
         # Review links must point where we listen; an explicit base URL (a proxy's) wins.
         shown = DEFAULT_HOST if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - comparing, not binding
@@ -132,7 +130,7 @@ def _http_settings(host: str, port: int) -> Settings:
     return settings
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, setting: str = "") -> socket.socket:
     """The listening socket, bound before anything else starts.
 
     A second server started on an address in use stops here, with one line, before it opens the
@@ -148,9 +146,19 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        typer.echo(f"error: cannot listen on {_bracketed(host)}:{port}: {exc.strerror or exc}", err=True)
+        named = f" ({setting})" if setting else ""
+        typer.echo(f"error: cannot listen on {_bracketed(host)}:{port}{named}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from exc
     return listener
+
+
+def _metrics_port_free(settings: Settings) -> None:
+    """Stop here, with one line naming the setting, when COUNTERSIGN_METRICS_PORT cannot be listened on.
+
+    The metrics server binds its own socket once the gateway is built; this trial bind says so before.
+    """
+    if settings.metrics_port is not None:
+        _listen(settings.metrics_host, settings.metrics_port, "COUNTERSIGN_METRICS_PORT").close()
 
 
 def _bracketed(host: str) -> str:
@@ -242,7 +250,7 @@ def _store_for_serving(settings: Settings, *, upgrade_allowed: bool) -> Store:
 def _logging(settings: Settings) -> None:
     """Log lines to stderr (text or JSON, secrets redacted); traces over OTLP when OTEL_* ask for it."""
     logs.configure(
-        level=os.environ.get("COUNTERSIGN_LOG_LEVEL", "INFO"),
+        level=settings.log_level,
         json_lines=settings.log_format == "json",
         secrets=settings.secret_values(),
     )

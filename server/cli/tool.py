@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from server.cli.errors import fail
 from server.config import Settings
 from server.overrides import Overrides
 from server.policy import Policy, PolicyError, load_policy
@@ -68,14 +69,12 @@ def set_risk(
     policy = _policy()
     known = {spec.name for spec in registry} | set(policy.tools if policy is not None else ())
     if known and tool not in known:
-        typer.echo(f"unknown tool {tool!r}; `countersign tool list` shows the tools", err=True)
-        raise typer.Exit(2)
+        fail(f"unknown tool {tool!r}; `countersign tool list` shows the tools")
     store = open_store(database_url)
     try:
         Overrides(store, registry).set(tool, risk=level, action=action, reason=reason, actor=_actor(actor))
     except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     finally:
         store.close()
     typer.echo(f"{tool}: risk {level.value}, action {action.value} (audited)")
@@ -139,14 +138,12 @@ def kill_switch(
 ) -> None:
     """Block every act tool at once, or undo it. Audited."""
     if state not in {"on", "off"}:
-        typer.echo("STATE is on or off", err=True)
-        raise typer.Exit(2)
+        fail(f"STATE is on or off, not {state[:20]!r}")
     store = open_store(database_url)
     try:
         Overrides(store, tool_registry()).set_kill_switch(state == "on", reason=reason, actor=_actor(actor))
     except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     finally:
         store.close()
     typer.echo("kill switch on: every act tool is blocked" if state == "on" else "kill switch off")

@@ -30,11 +30,11 @@ SETTLE_SECONDS = 30.0
 
 
 def load_or_exit() -> UpstreamsConfig:
-    """The configuration, or one clear error line per problem and exit status 2."""
+    """The configuration, or one clear error line (every problem, ``; `` between them) and exit status 2."""
     try:
         return load_config()
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {'; '.join(str(exc).splitlines())}", err=True)
         raise typer.Exit(2) from exc
 
 

@@ -72,6 +72,12 @@ class _File(_Strict):
 
 
 Upstream = StdioUpstream | HttpUpstream
+# pydantic's words for the mistakes people make in this file, said as the file's own terms.
+_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "tuple_type": "a list: [program, arg...]",
+    "string_pattern_mismatch": "an http:// or https:// URL",
+}
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,13 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
             position = doc.position(loc)
             where = f"{path}:{position.line}" if position else str(path)
             dotted = ".".join(str(p) for p in loc)
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
+            if loc[-1:] == ("command",) and error["type"] == "missing":
+                message = "an upstream needs `command` (stdio) or `url` (streamable HTTP)"
+            if loc[-1:] == ("url",) and error["type"] == "extra_forbidden":
+                message = "an upstream has either `command` (stdio) or `url` (streamable HTTP), not both"
+            if not loc:
+                dotted, message = "upstreams", "the file is a mapping with `upstreams:` at the top"
             if "[key]" in error["loc"]:
                 message = "an upstream name is letters and digits with single - or _ between (`__` separates tools)"
             problems.append(f"{where}: {dotted}: {message}")
