@@ -28,6 +28,21 @@ class PluginError(Exception):
     """A named registry cannot be loaded; the message says which and why."""
 
 
+def tool_registry(setting: str) -> ToolRegistry:
+    """The built-in tools and your own (``setting`` is ``COUNTERSIGN_TOOLS``; entry points too).
+
+    What ``serve`` runs and what the CLI's ``policy`` and ``tool`` commands check against.
+
+    Raises:
+        PluginError: a registry of your own that does not load, or whose tool names are taken.
+    """
+    from tools import default_registry  # imported late: the demo tools are only one possible catalogue
+
+    registry: ToolRegistry = default_registry()
+    add_plugins(registry, setting)  # your own tools, registered without forking
+    return registry
+
+
 def plugin_registries(setting: str) -> list[ToolRegistry]:
     """Every registry from the ``countersign.tools`` entry points, then those ``setting`` names.
 

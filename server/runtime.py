@@ -22,6 +22,7 @@ import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 
+from server import plugins
 from server.config import Settings
 from server.gateway import Gateway
 from server.lifecycle.execution import ToolRunner
@@ -34,7 +35,6 @@ from server.notify.setup import notifier_from
 from server.notify.sla import sweep_sla
 from server.notify.worker import Notifier
 from server.people import People
-from server.plugins import add_plugins
 from server.policy import PolicyHolder
 from server.runner import registry_runner, with_external
 from server.store.db import Store, StoreUnavailable
@@ -145,16 +145,8 @@ def leases_from(settings: Settings) -> Leases:
 
 
 def tool_registry(settings: Settings) -> ToolRegistry:
-    """The built-in tools and your own (``COUNTERSIGN_TOOLS`` and entry points).
-
-    Raises:
-        PluginError: a registry of your own that does not load, or whose tool names are taken.
-    """
-    from tools import default_registry  # imported late: the demo tools are only one possible catalogue
-
-    registry: ToolRegistry = default_registry()
-    add_plugins(registry, settings.tools)  # your own tools, registered without forking
-    return registry
+    """The built-in tools and your own (see server/plugins.py)."""
+    return plugins.tool_registry(settings.tools)
 
 
 def _shared_back_office(store: Store) -> Any:

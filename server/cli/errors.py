@@ -47,7 +47,7 @@ def run(app: typer.Typer) -> None:
         typer.echo(f"error: {_usage_problem(exc)}", err=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
-        typer.echo("error: aborted (no answer at the prompt)", err=True)
+        typer.echo("error: aborted (interrupted, or no answer at a prompt)", err=True)
         sys.exit(EXIT_OPERATOR_ERROR)
     except Exception as exc:
         if os.environ.get("COUNTERSIGN_DEBUG") == "1":

@@ -11,12 +11,15 @@ import typer
 
 from server.catalog import build_facts
 from server.cli.errors import describe, fail
+from server.cli.tool import tool_registry
 from server.config import Settings
 from server.notify.people_check import named_people, people_warnings
 from server.policy import Policy, PolicyError, classify, load_policy
 from server.policy.types import Evidence, Justification, Verdict
 from server.store.db import Store, StoreNotReady, StoreUnavailable
-from tools.contract import ToolInputError, ToolRegistry, ToolSpec
+from server.upstream.config import ConfigError, load_config
+from server.upstream.names import SEPARATOR
+from tools.contract import ToolInputError, ToolSpec
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -25,14 +28,14 @@ def _policies_dir(given: Path | None) -> Path:
     return given if given is not None else Settings().policies
 
 
-def _registry() -> ToolRegistry | None:
-    """The demo back office's tools, when that package provides them."""
+def _upstream_prefixes() -> tuple[str, ...]:
+    """``NAME__`` of each upstream in countersign.yaml: their tools are known once connected, not here."""
     try:
-        from tools import default_registry
-    except ImportError:
-        return None
-    registry: ToolRegistry = default_registry()
-    return registry
+        upstreams = load_config().upstreams
+    except ConfigError as exc:
+        typer.echo(f"warning: upstream tools not recognised: {exc}")
+        return ()
+    return tuple(f"{name}{SEPARATOR}" for name in upstreams)
 
 
 def _load_or_exit(directory: Path) -> Policy:
@@ -63,15 +66,15 @@ def check(
         f"version {policy.version[:12]}"
     )
     _check_people(policy)
-    registry = _registry()
-    if registry is not None:
-        # Not errors: an unlisted tool is blocked (fail closed), a listed unknown one is harmless.
-        for spec in registry:
-            if spec.name not in policy.tools:
-                typer.echo(f"warning: tool {spec.name!r} has no entry in the policy; every call to it is blocked")
-        for name in policy.tools:
-            if name not in registry:
-                typer.echo(f"warning: the policy lists {name!r}, which is not a registered tool")
+    registry = tool_registry()
+    upstream = _upstream_prefixes()
+    # Not errors: an unlisted tool is blocked (fail closed), a listed unknown one is harmless.
+    for spec in registry:
+        if spec.name not in policy.tools:
+            typer.echo(f"warning: tool {spec.name!r} has no entry in the policy; every call to it is blocked")
+    for name in policy.tools:
+        if name not in registry and not name.startswith(upstream):
+            typer.echo(f"warning: the policy lists {name!r}, which is not a registered tool")
 
 
 def _check_people(policy: Policy) -> None:
@@ -110,8 +113,7 @@ def test(
     """Print the verdict one call would get, as JSON on stdout (in words on stderr)."""
     arguments = _parse_args(args)
     policy = _load_or_exit(_policies_dir(policies))
-    registry = _registry()
-    spec: ToolSpec | None = registry.get(tool) if registry is not None else None
+    spec: ToolSpec | None = tool_registry().get(tool)
     if spec is not None:
         try:
             # As the gateway does: arguments the tool's schema refuses never reach the policy.
@@ -129,7 +131,13 @@ def test(
     facts = build_facts(spec, tool, arguments, agent=agent, justification=justification)
     verdict = classify(policy, facts)
     typer.echo(verdict.model_dump_json(indent=2))
-    if spec is None:
+    if spec is None and tool.startswith(_upstream_prefixes()):
+        typer.echo(
+            f"note: {tool!r} is an upstream tool: its exposure and subject are not worked out here; "
+            "`countersign upstream list` shows the verdict each upstream tool gets now",
+            err=True,
+        )
+    elif spec is None:
         typer.echo(
             f"note: {tool!r} is not a registered tool, so its exposure, customer and category are unknown", err=True
         )

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from server.cli.errors import fail
-from server.cli.policy import _load_or_exit, _registry
+from server.cli.policy import _load_or_exit
+from server.cli.tool import tool_registry
 from server.config import Settings
 from server.policy import PolicyError
 from server.policy.types import Action
@@ -22,7 +23,6 @@ from server.replay import ReplayReport, stored_overrides, what_if
 from server.replay import replay as run_replay
 from server.replay_candidates import CandidateError, load_candidate
 from server.store.db import Store
-from tools.contract import ToolRegistry
 
 
 def replay(
@@ -73,7 +73,7 @@ def replay(
             report = run_replay(
                 store,
                 candidate,
-                _registry() or ToolRegistry(),
+                tool_registry(),
                 overrides=stored_overrides(store),
                 since=window[0],
                 until=window[1],

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from server import plugins
 from server.cli.errors import fail
 from server.config import Settings
 from server.overrides import Overrides
@@ -31,13 +32,8 @@ Reason = Annotated[str, typer.Option(help="Why; recorded in the audit trail.")]
 
 
 def tool_registry() -> ToolRegistry:
-    """The registered business tools (empty when the tools package provides none)."""
-    try:
-        from tools import default_registry  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return ToolRegistry()
-    registry: ToolRegistry = default_registry()
-    return registry
+    """The tools a gateway with these settings has: the built-in ones and your own (``COUNTERSIGN_TOOLS``)."""
+    return plugins.tool_registry(Settings().tools)
 
 
 def open_store(database_url: str | None) -> Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 
 from server.plugins import PluginError, plugin_registries
 from server.runtime import build_runtime
-from tests.mcp.support import make_settings
+from tests.conftest import REPO
+from tests.mcp.support import make_settings, run_as_newcomer
 
 PLUGIN = '''
 from tools.contract import ToolRegistry
@@ -52,3 +54,44 @@ def test_a_name_that_is_not_a_registry_is_a_clear_error(plugin_path: Path) -> No
         plugin_registries("acme_helpdesk_tools")
     with pytest.raises(PluginError, match="No module named"):
         plugin_registries("no_such_module_here:registry")
+
+
+_NO_DATABASE = "sqlite:////nonexistent-countersign-dir/unused.db"  # these commands read files only
+
+
+def test_policy_test_knows_a_tool_of_your_own_as_serve_does(plugin_path: Path) -> None:
+    result = run_as_newcomer(
+        ["policy", "test", "lookup_ticket", "--args", "{}"],
+        _NO_DATABASE,
+        plugin_path,
+        COUNTERSIGN_TOOLS="acme_helpdesk_tools:registry",
+        PYTHONPATH=str(plugin_path),
+    )
+    # Its schema is checked as the gateway would: the tool was found, not taken for an unknown one.
+    assert result.returncode == 2 and "lookup_ticket refuses these arguments" in result.stderr, result.stderr
+    assert "not a registered tool" not in result.stderr
+
+
+def test_policy_check_does_not_call_your_own_or_an_upstreams_tools_unknown(plugin_path: Path) -> None:
+    policies = plugin_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    (policies / "ours.yaml").write_text(
+        "version: 1\ntools:\n"
+        "  lookup_ticket: {action: allow, risk: low, kind: read}\n"
+        "  fs__read_text_file: {action: allow, risk: low, kind: read}\n"
+        "  gone__tool: {action: allow, risk: low, kind: read}\n",
+        encoding="utf-8",
+    )
+    config = plugin_path / "countersign.yaml"
+    config.write_text("upstreams:\n  fs:\n    command: [node, server.js]\n", encoding="utf-8")
+    result = run_as_newcomer(
+        ["policy", "check", str(policies)],
+        _NO_DATABASE,
+        plugin_path,
+        COUNTERSIGN_TOOLS="acme_helpdesk_tools:registry",
+        COUNTERSIGN_CONFIG=str(config),
+        PYTHONPATH=str(plugin_path),
+    )
+    assert result.returncode == 0, result.stderr
+    unknown = [line for line in result.stdout.splitlines() if "not a registered tool" in line]
+    assert unknown == ["warning: the policy lists 'gone__tool', which is not a registered tool"]
