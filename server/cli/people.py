@@ -16,7 +16,7 @@ import typer
 from server.agent_profiles import AgentProfiles, ProfileError, check_inline_wait
 from server.config import Settings
 from server.people import People, PeopleError
-from server.store.db import Store
+from server.store.schema import open_ready
 
 user_app = typer.Typer(no_args_is_help=True)
 agent_app = typer.Typer(no_args_is_help=True)
@@ -32,7 +32,7 @@ class RoleChoice(StrEnum):
 @contextmanager
 def _people() -> Iterator[People]:
     """People on the configured database, closed again when the command is done."""
-    store = Store.open(Settings().database_url)
+    store = open_ready(Settings().database_url)  # sets up an empty database, never upgrades one
     try:
         yield People(store)
     finally:

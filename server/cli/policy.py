@@ -87,7 +87,7 @@ def _check_people(policy: Policy) -> None:
         typer.echo(f"warning: the people named under notify: were not checked: there is no database at {database}")
         return  # never create an empty database file just to look
     try:
-        store = Store.open(url)
+        store = Store.open_existing(url)  # only looks: never sets up or upgrades
     except (StoreNotReady, StoreUnavailable, sa.exc.SQLAlchemyError, ValueError) as exc:
         typer.echo(f"warning: the people named under notify: were not checked: {describe(exc)}")
         return

@@ -17,10 +17,8 @@ from server.observability import logs, metrics, tracing
 from server.people import PeopleError, check_name
 from server.runtime import Runtime, build_runtime, seed_demo, sweeping, tool_registry
 from server.sso import load_mapping
-from server.store.db import Store
-from server.store.engine import make_engine
 from server.store.models import ApiToken, User
-from server.store.schema import ready_to_serve
+from server.store.schema import open_ready
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -51,7 +49,7 @@ def serve(
     listener = _listen(host, port)
     _metrics_port_free(settings)
     registry = tool_registry(settings)  # before the database: a tools module that does not load changes nothing
-    store = _store_for_serving(settings, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
+    store = open_ready(settings.database_url, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
     runtime = build_runtime(settings, registry=registry, upstreams=load_or_exit(), store=store)
     _first_admin(runtime)
     _run_http(settings, runtime, listener)
@@ -234,17 +232,6 @@ def _first_admin(runtime: Runtime) -> None:
     signin = f"{runtime.settings.base_url}/signin"
     typer.echo(f"created user {FIRST_ADMIN!r}; its one-time password (change it at first sign-in at {signin}):")
     typer.echo(password)
-
-
-def _store_for_serving(settings: Settings, *, upgrade_allowed: bool) -> Store:
-    """The store, once its schema is this version's (an empty database is set up; see server/store/schema.py)."""
-    engine = make_engine(settings.database_url)
-    try:
-        ready_to_serve(engine, upgrade_allowed=upgrade_allowed)
-    except BaseException:
-        engine.dispose()
-        raise
-    return Store(engine)
 
 
 def _logging(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from server.overrides import Overrides
 from server.policy import Policy, PolicyError, load_policy
 from server.policy.types import Action, Risk
 from server.store.db import Store
+from server.store.schema import open_ready
 from tools.contract import ToolRegistry
 
 app = typer.Typer(no_args_is_help=True)
@@ -37,7 +38,7 @@ def tool_registry() -> ToolRegistry:
 
 
 def open_store(database_url: str | None) -> Store:
-    return Store.open(database_url or Settings().database_url)
+    return open_ready(database_url or Settings().database_url)  # sets up an empty database, never upgrades one
 
 
 def _actor(given: str | None) -> str:

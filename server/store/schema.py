@@ -20,7 +20,8 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import Engine
 
-from server.store.db import MIGRATIONS, StoreNotReady, StoreUnavailable, migrate
+from server.store.db import MIGRATIONS, Store, StoreNotReady, StoreUnavailable, migrate
+from server.store.engine import make_engine
 
 
 @cache
@@ -88,3 +89,22 @@ def ready_to_serve(engine: Engine, *, upgrade_allowed: bool) -> None:
         f"the database schema is at revision {current}, this version needs {head}: "
         "run `countersign migrate` first (or start with `countersign serve --migrate`)"
     )
+
+
+def open_ready(url: str, *, upgrade_allowed: bool = False) -> Store:
+    """The store, once its schema is this version's: what ``serve`` and the CLI's writing commands open.
+
+    An empty database is set up (a first start, or ``countersign user add`` before it); an older schema
+    is refused with what to run, unless ``upgrade_allowed``: a command never upgrades a shared database
+    on the side.
+
+    Raises:
+        StoreNotReady, StoreUnavailable: see :func:`ready_to_serve`.
+    """
+    engine = make_engine(url)
+    try:
+        ready_to_serve(engine, upgrade_allowed=upgrade_allowed)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine)

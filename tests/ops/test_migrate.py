@@ -61,6 +61,24 @@ def test_serve_refuses_an_older_schema_in_one_line_that_says_what_to_run(databas
     assert _revisions(database_url) == [OLDER]  # nothing was changed
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["user", "list"], ["agent", "add", "bot"], ["tool", "list"], ["token", "revoke", "--user", "ana"]],
+    ids=" ".join,
+)
+def test_a_cli_command_refuses_an_older_schema_instead_of_upgrading_it_on_the_side(
+    database_url: str, args: list[str]
+) -> None:
+    _set_up_at(database_url, OLDER)
+
+    done = _countersign(database_url, *args)
+
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "run `countersign migrate` first" in line
+    assert _revisions(database_url) == [OLDER]  # upgrading stays a deliberate step of the release
+
+
 def test_migrate_upgrades_an_older_schema_and_check_says_whether_one_is_due(database_url: str) -> None:
     _set_up_at(database_url, OLDER)
 
