@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -136,7 +137,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, so that logs can redact them wherever they appear."""
         values = [self.secret_key, self.smtp_url, self.slack_bot_token, self.slack_signing_secret]
-        values += [self.webhook_secret, self.metrics_token, self.admin_password]
+        values += [self.webhook_secret, self.metrics_token, self.admin_password, self.oidc_client_secret]
+        values += [_password_in(self.database_url), _password_in(self.backoffice_url)]
         return [value for value in values if value]
 
     @property
@@ -195,3 +197,13 @@ class Settings(BaseSettings):
         if self.environment != "development" and len(self.secret_key) < 32:
             raise ValueError("COUNTERSIGN_SECRET_KEY must be at least 32 characters outside development")
         return self
+
+
+def _password_in(url: str | None) -> str | None:
+    """The password of a database URL (``postgresql://user:PASSWORD@host/db``), if it has one."""
+    if not url:
+        return None
+    try:
+        return sa.engine.make_url(url).password
+    except (sa.exc.ArgumentError, ValueError):
+        return None  # refused elsewhere, with its own message

@@ -11,6 +11,7 @@ from typing import NoReturn
 import httpx2
 import pytest
 
+from server.config import Settings
 from server.lifecycle.records import NewCall
 from server.observability import logs, tracing
 from server.runtime import Runtime
@@ -121,3 +122,30 @@ def test_an_unexpected_error_leaves_one_traceback_naming_its_request_on_pages_an
     assert text.count("Traceback") == 2
     assert "unhandled error on GET /boom" in text and "unhandled error on POST /mcp" in text
     assert "Exception in ASGI application" not in text
+
+
+def test_the_sso_client_secret_and_database_passwords_are_redacted_like_the_other_secrets() -> None:
+    settings = Settings(
+        database_url="postgresql://countersign:db-password-4711@db.internal/countersign",
+        backoffice_url="postgresql://office:office-password-0815@db.internal/office",
+        oidc_issuer="https://idp.example.com",
+        oidc_client_id="countersign",
+        oidc_client_secret="oidc-client-secret-2342",
+    )
+    stream = io.StringIO()
+    level = logging.getLogger().level
+    handler = logs.configure(secrets=settings.secret_values(), stream=stream)
+    try:
+        logging.getLogger("countersign.test").warning(
+            "connecting to %s and %s as %s",
+            settings.database_url,
+            settings.backoffice_url,
+            settings.oidc_client_secret,
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
+    text = stream.getvalue()
+    assert "db.internal/countersign" in text  # the rest of the URL stays readable
+    for secret in ("db-password-4711", "office-password-0815", "oidc-client-secret-2342"):
+        assert secret not in text
