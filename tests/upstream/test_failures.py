@@ -106,7 +106,7 @@ def test_upstream_check_reports_a_required_upstream_that_is_down_and_exits_1(dat
     assert "FAIL  crm: command not found: /nonexistent/crm-mcp" in done.stdout
 
 
-def test_a_malformed_config_stops_serve_with_one_line_per_problem_and_no_traceback(
+def test_a_malformed_config_stops_serve_with_one_line_naming_each_problem_and_no_traceback(
     database_url: str, tmp_path: Path
 ) -> None:
     config = tmp_path / "countersign.yaml"
@@ -119,6 +119,7 @@ def test_a_malformed_config_stops_serve_with_one_line_per_problem_and_no_traceba
         timeout=60,
     )
     assert done.returncode == 2
-    assert f"{config}:3: upstreams.crm.comand: unknown key" in done.stderr
-    assert f"{config}:2: upstreams.crm.command: Field required" in done.stderr
+    [line] = [text for text in done.stderr.splitlines() if text.startswith("error: ")]
+    assert f"{config}:3: upstreams.crm.comand: unknown key" in line
+    assert f"{config}:2: upstreams.crm.command: an upstream needs `command` (stdio) or `url`" in line
     assert "Traceback" not in done.stderr

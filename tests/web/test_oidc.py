@@ -326,9 +326,9 @@ def test_a_mapping_file_broken_by_an_edit_refuses_single_sign_on_sessions_in_one
         assert client.get("/api/calls").status_code == 401
     lines = [r for r in caplog.records if "mapping" in r.getMessage()]
     assert len(lines) == 1, [r.getMessage() for r in caplog.records]
-    assert lines[0].getMessage() == (
-        f"{mapping}: the SSO mapping is not valid YAML; single sign-on sessions are refused until it is fixed"
-    )
+    where, _, said = lines[0].getMessage().partition(": ")
+    assert where.startswith(f"{mapping}:") and where.rsplit(":", 1)[1].isdigit()  # the file and the line
+    assert said == "the SSO mapping is not valid YAML; single sign-on sessions are refused until it is fixed"
     assert lines[0].exc_info is None  # one line, no traceback
     rita = _user(runtime, "rita")
     assert rita is not None and not rita.disabled and rita.role == "reviewer"  # refused, not disabled
