@@ -48,9 +48,11 @@ def serve(
     _logging(settings)
     listener = _listen(host, port)
     _metrics_port_free(settings)
-    registry = tool_registry(settings)  # before the database: a tools module that does not load changes nothing
+    # Before the database: a tools module or a countersign.yaml that does not load changes nothing.
+    registry = tool_registry(settings)
+    upstreams = load_or_exit()
     store = open_ready(settings.database_url, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
-    runtime = build_runtime(settings, registry=registry, upstreams=load_or_exit(), store=store)
+    runtime = build_runtime(settings, registry=registry, upstreams=upstreams, store=store)
     _first_admin(runtime)
     _run_http(settings, runtime, listener)
 

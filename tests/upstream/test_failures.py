@@ -106,14 +106,15 @@ def test_upstream_check_reports_a_required_upstream_that_is_down_and_exits_1(dat
     assert "FAIL  crm: command not found: /nonexistent/crm-mcp" in done.stdout
 
 
-def test_a_malformed_config_stops_serve_with_one_line_naming_each_problem_and_no_traceback(
-    database_url: str, tmp_path: Path
+def test_a_malformed_config_stops_serve_with_one_line_naming_each_problem_before_it_opens_a_database(
+    tmp_path: Path,
 ) -> None:
     config = tmp_path / "countersign.yaml"
     config.write_text("upstreams:\n  crm:\n    comand: [x]\n")
+    database = tmp_path / "never-created.db"
     done = subprocess.run(
         [COUNTERSIGN, "serve", "--port", "1"],
-        env=process_env(database_url, COUNTERSIGN_CONFIG=str(config)),
+        env=process_env(f"sqlite:///{database}", COUNTERSIGN_CONFIG=str(config)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -123,3 +124,4 @@ def test_a_malformed_config_stops_serve_with_one_line_naming_each_problem_and_no
     assert f"{config}:3: upstreams.crm.comand: unknown key" in line
     assert f"{config}:2: upstreams.crm.command: an upstream needs `command` (stdio) or `url`" in line
     assert "Traceback" not in done.stderr
+    assert not database.exists()  # refused before a database was set up
