@@ -43,21 +43,12 @@ def tool_registry(setting: str) -> ToolRegistry:
     return registry
 
 
-def plugin_registries(setting: str) -> list[ToolRegistry]:
-    """Every registry from the ``countersign.tools`` entry points, then those ``setting`` names.
-
-    Raises:
-        PluginError: a name that does not import (or whose module raises as it loads), or that is not a
-            ToolRegistry.
-    """
-    return [registry for _, registry in _named_registries(setting)]
-
-
 def add_plugins(registry: ToolRegistry, setting: str) -> None:
     """Add every plugin registry's tools to ``registry``.
 
     Raises:
-        PluginError: as :func:`plugin_registries`, or a plugin tool whose name is already taken.
+        PluginError: a name that does not import (or whose module raises as it loads), that is not a
+            ToolRegistry, or a plugin tool whose name is already taken.
     """
     for name, extra in _named_registries(setting):
         try:

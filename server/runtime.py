@@ -87,7 +87,7 @@ def build_runtime(
 ) -> Runtime:
     """Open the store (migrating it), load the policy, and wire the gateway. Tests inject any part."""
     if registry is None:  # first: a plugin that does not load opens nothing
-        registry = tool_registry(settings)
+        registry = plugins.tool_registry(settings.tools)
     close_office = None
     if office is None and settings.backoffice_url:  # before the store: a wrong URL changes nothing
         office = _own_back_office(settings.backoffice_url)
@@ -142,11 +142,6 @@ def leases_from(settings: Settings) -> Leases:
         grace=timedelta(seconds=settings.execution_grace_seconds),
         instance_id=settings.instance_id or defaults.instance_id,
     )
-
-
-def tool_registry(settings: Settings) -> ToolRegistry:
-    """The built-in tools and your own (see server/plugins.py)."""
-    return plugins.tool_registry(settings.tools)
 
 
 def _shared_back_office(store: Store) -> Any:

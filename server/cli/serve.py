@@ -15,7 +15,8 @@ from server.cli.upstream import load_or_exit
 from server.config import Settings
 from server.observability import logs, metrics, tracing
 from server.people import PeopleError, check_name
-from server.runtime import Runtime, build_runtime, seed_demo, sweeping, tool_registry
+from server.plugins import tool_registry
+from server.runtime import Runtime, build_runtime, seed_demo, sweeping
 from server.sso import load_mapping
 from server.store.models import ApiToken, User
 from server.store.schema import open_ready
@@ -49,7 +50,7 @@ def serve(
     listener = _listen(host, port)
     _metrics_port_free(settings)
     # Before the database: a tools module or a countersign.yaml that does not load changes nothing.
-    registry = tool_registry(settings)
+    registry = tool_registry(settings.tools)
     upstreams = load_or_exit()
     store = open_ready(settings.database_url, upgrade_allowed=migrate)  # refuses an older schema unless --migrate
     runtime = build_runtime(settings, registry=registry, upstreams=upstreams, store=store)

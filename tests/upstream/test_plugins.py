@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.plugins import PluginError, plugin_registries
+from server.plugins import PluginError, tool_registry
 from server.runtime import build_runtime
 from tests.conftest import REPO
 from tests.mcp.support import make_settings, run_as_newcomer
@@ -49,11 +49,11 @@ def test_a_registry_named_in_the_setting_adds_its_tools_beside_the_built_in_ones
 
 def test_a_name_that_is_not_a_registry_is_a_clear_error(plugin_path: Path) -> None:
     with pytest.raises(PluginError, match="not a tools.contract.ToolRegistry"):
-        plugin_registries("json:__name__")
+        tool_registry("json:__name__")
     with pytest.raises(PluginError, match="module:attribute"):
-        plugin_registries("acme_helpdesk_tools")
+        tool_registry("acme_helpdesk_tools")
     with pytest.raises(PluginError, match="No module named"):
-        plugin_registries("no_such_module_here:registry")
+        tool_registry("no_such_module_here:registry")
 
 
 _NO_DATABASE = "sqlite:////nonexistent-countersign-dir/unused.db"  # these commands read files only
